@@ -1,0 +1,37 @@
+"""Shared fixtures: the repo root, the suite's tools on sys.path, the toy dataset."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / 'tools'))
+
+
+@pytest.fixture(scope='session')
+def repo():
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def toy_coco():
+    """The toy set under data/toy_coco (the path the toy configs read), generated if stale."""
+    import make_toy_coco
+    out = REPO / 'data' / 'toy_coco'
+    make_toy_coco.ensure(str(out))
+    return out
+
+
+def run_cli(args, cwd=REPO, timeout=1200, check=True):
+    """Run a command of the venv (``mim``, ``python``) from the repo root; returns the result."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND='Agg', PYTHONUNBUFFERED='1')
+    bindir = Path(sys.executable).parent
+    if args[0] in ('mim', 'python'):
+        args = [str(bindir / args[0])] + list(args[1:])
+    res = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and res.returncode != 0:
+        raise AssertionError(f'{args} failed ({res.returncode}):\n{res.stdout[-4000:]}\n'
+                             f'{res.stderr[-4000:]}')
+    return res

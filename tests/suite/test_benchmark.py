@@ -1,0 +1,35 @@
+"""tools/benchmark.py: timings of two configs in one run, each in its own process, and the ratio."""
+import json
+
+import pytest
+
+import benchmark
+from conftest import run_cli
+
+CONFIG = 'configs/toy/retinanet_r18-w16_fpn_1xb8-12e_toy.py'
+
+
+def test_random_batch_is_a_valid_detection_batch():
+    data = benchmark.random_batch(3, (96, 128), num_classes=6, device='cpu')
+    assert len(data['inputs']) == 3 and data['inputs'][0].shape == (3, 96, 128)
+    for s in data['data_samples']:
+        b = s.gt_instances.bboxes
+        assert (b[:, 2:] > b[:, :2]).all() and (b[:, 2] <= 128).all() and (b[:, 3] <= 96).all()
+        assert s.gt_instances.labels.max() < 6
+
+
+def test_compare_two_configs_prints_ratio(tmp_path):
+    out = tmp_path / 'bench.json'
+    res = run_cli([
+        'python', 'tools/benchmark.py', CONFIG, '--compare',
+        'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', '--batch', '1', '--size', '128', '128',
+        '--iters', '2', '--warmup', '1', '--json',
+        str(out)
+    ])
+    assert 'ratio (first / second)' in res.stdout
+    first, second = json.loads(out.read_text())
+    for r in (first, second):
+        assert r['train_img_s'] > 0 and r['infer_img_s'] > 0 and r['train_peak_mb'] > 0
+    # The toy model is a width-16 ResNet-18 RetinaNet: far fewer params than the stock R-18.
+    assert first['params_m'] < 0.2 * second['params_m']
+    assert second['params_m'] == pytest.approx(19.8, rel=0.05)

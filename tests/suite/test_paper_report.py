@@ -1,0 +1,103 @@
+"""tools/paper_report.py: metafile rows -> measured params/FLOPs, AP from work dirs, md + png."""
+import json
+
+import pytest
+import yaml
+
+import paper_report
+
+# RetinaNet R-50-FPN, 80 classes, counted by hand: ResNet-50 without fc 23,508,032; FPN
+# (laterals 918,272 + 3x3 outputs 1,770,240 + P6 on C5 4,718,848 + P7 590,080) 7,997,440;
+# head (8 convs 4,720,640 + cls 1,659,600 + reg 82,980) 6,463,220.
+RETINANET_R50_PARAMS = 23_508_032 + 7_997_440 + 6_463_220
+# ResNet-50 at 224x224 without its fc: 4.09 GFLOPs (one multiply-add = one FLOP), the figure
+# torchvision and fvcore give for ResNet-50 (4.11 G) less the fc's 2.05 M.
+RESNET50_224_GFLOPS = 4.09
+
+
+def _metafile(tmp_path, models):
+    (tmp_path / 'projects' / 'stock').mkdir(parents=True)
+    meta = dict(Collections=[dict(Name='Stock')], Models=models)
+    with open(tmp_path / 'projects' / 'stock' / 'metafile.yml', 'w') as f:
+        yaml.safe_dump(meta, f)
+    return tmp_path / 'projects'
+
+
+def _model(name, config, scope, size, params, flops, ap):
+    return {
+        'Name':
+        name,
+        'Config':
+        config,
+        'Metadata': {
+            'FLOPs Scope': scope,
+            'FLOPs Input': size,
+            'Params (M)': params,
+            'FLOPs (G)': flops
+        },
+        'Results': [{
+            'Task': 'Object Detection',
+            'Dataset': 'COCO',
+            'Split': 'val2017',
+            'Metrics': {
+                'box AP': ap
+            },
+            'Source': 'test table'
+        }]
+    }
+
+
+def test_report_measures_stock_retinanet(tmp_path):
+    cfg = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+    projects = _metafile(tmp_path, [
+        _model('RetinaNet R-50-FPN', cfg, 'whole detector', '800x1333', 37.97, 239.0, 36.5),
+        _model('ResNet-50 backbone', cfg, 'backbone', '224x224', 23.5, 4.1, None),
+        _model('Not built yet', None, 'whole detector', '640x640', 10.0, 50.0, 40.0),
+    ])
+    # A finished run of that config: mmengine's validation scalars.
+    run = tmp_path / 'work_dirs' / 'retinanet_r50_fpn_1x_coco' / '20260101_000000' / 'vis_data'
+    run.mkdir(parents=True)
+    with open(run / 'scalars.json', 'w') as f:
+        f.write(json.dumps({'loss': 1.0, 'step': 1}) + '\n')
+        f.write(json.dumps({'coco/bbox_mAP': 0.361, 'step': 12}) + '\n')
+    out = tmp_path / 'report'
+    rows = paper_report.main([
+        '--projects',
+        str(projects), '--work-dir-root',
+        str(tmp_path / 'work_dirs'), '--out',
+        str(out)
+    ])
+    det, backbone, missing = rows
+    assert det['params'] * 1e6 == pytest.approx(RETINANET_R50_PARAMS, abs=0.5)
+    assert 150 < det['flops'] < 350  # 1333x800 RetinaNet R-50 is a few hundred GFLOPs
+    assert det['ap'] == pytest.approx(36.1)
+    assert backbone['flops'] == pytest.approx(RESNET50_224_GFLOPS, rel=0.01)
+    assert backbone['params'] == pytest.approx(23.508, abs=1e-3)
+    assert missing['params'] is None and missing['ours_source'] == 'no config yet'
+    md = (out / 'paper_report.md').read_text()
+    assert '| stock | RetinaNet R-50-FPN | 38.0 | 37.97 | -0.0% |' in md
+    assert '| 36.5 | 36.1 | -0.4 |' in md
+    assert 'EfficientDet-D0' in md
+    png = (out / 'ap_vs_flops.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
+
+
+def test_every_project_metafile_is_read(repo):
+    rows = paper_report.load_rows(str(repo / 'projects'))
+    projects = {r['project'] for r in rows}
+    assert projects == {'detnas', 'nas_fpn', 'auto_fpn', 'nas_fcos', 'spinenet', 'hitdet'}
+    for r in rows:
+        assert r['paper_ap'] is not None and r['source'], r
+        if r['config']:
+            assert (repo / r['config']).exists(), r['config']
+
+
+def test_read_ap_takes_the_newest_run(tmp_path):
+    for stamp, ap in (('20260101_000000', 0.2), ('20260102_000000', 0.3)):
+        d = tmp_path / 'cfg' / stamp
+        d.mkdir(parents=True)
+        with open(d / f'{stamp}.json', 'w') as f:
+            f.write(json.dumps({'coco/bbox_mAP': ap}))
+    ap, path = paper_report.read_ap(str(tmp_path), 'x/cfg.py')
+    assert ap == pytest.approx(30.0) and '20260102' in path
+    assert paper_report.read_ap(str(tmp_path), 'x/other.py') == (None, None)

@@ -1,0 +1,249 @@
+"""Paper-vs-ours report over every project's ``metafile.yml``.
+
+For each model row: the paper's params/FLOPs/box AP (with their source) beside ours, where ours
+are measured, not copied:
+
+* params and FLOPs come from ``mmengine.analysis.get_model_complexity_info`` on the model built
+  from the row's ``Config``, counted over the row's ``FLOPs Scope`` (``whole detector`` or
+  ``backbone ...``) at its ``FLOPs Input`` (HxW), as the paper counted. MMEngine counts one
+  multiply-add as one FLOP, the convention of the papers' "FLOPs";
+* box AP is read from the newest COCO metric a run of that config left under
+  ``<work-dir-root>/<config name>/`` (``mim train``'s validation scalars or ``mim test``'s json).
+
+It writes a markdown table and a PNG of AP against FLOPs that also shows EfficientDet-D0 as an
+outside reference point.
+
+    python tools/paper_report.py [--projects projects] [--work-dir-root work_dirs]
+                                 [--out work_dirs/paper_report] [--no-measure]
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import time
+
+import yaml
+
+# Outside reference for the plot: google/automl efficientdet/README.md @6a54c87, COCO test-dev
+# (../shared/reference/paper_tables.json, role "reference").
+EFFICIENTDET_D0 = dict(
+    name='EfficientDet-D0 (512)',
+    ap=34.6,
+    flops_g=2.54,
+    params_m=3.9,
+    source='google/automl efficientdet/README.md @6a54c87')
+AP_KEY = 'coco/bbox_mAP'
+
+
+def resolve_config(path):
+    """A config path, or ``mmdet::rel/path.py`` inside the installed mmdet."""
+    if path.startswith('mmdet::'):
+        import mmdet
+        return osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs', path[len('mmdet::'):])
+    return path
+
+
+def parse_size(text):
+    """'640x640' -> (640, 640) as (height, width); None when not a size."""
+    try:
+        h, w = (int(v) for v in str(text).lower().split('x'))
+    except ValueError:
+        return None
+    return h, w
+
+
+def _dummy_batch(model, hw):
+    """A batch of one zero image with the meta a detector's 'tensor' mode needs."""
+    import torch
+    from mmdet.structures import DetDataSample
+    h, w = hw
+    sample = DetDataSample(
+        metainfo=dict(
+            img_shape=(h, w),
+            ori_shape=(h, w),
+            pad_shape=(h, w),
+            batch_input_shape=(h, w),
+            scale_factor=(1.0, 1.0)))
+    return torch.zeros(1, 3, h, w), [sample]
+
+
+def measure(config_path, scope, hw):
+    """Params (M) and FLOPs (G) of the model of ``config_path`` over ``scope`` at ``hw``."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.analysis import get_model_complexity_info
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    cfg = Config.fromfile(resolve_config(config_path))
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    if scope.startswith('backbone'):
+        model = MODELS.build(cfg.model.backbone)
+        inputs = (torch.zeros(1, 3, *hw), )
+    else:
+        model = MODELS.build(cfg.model)
+        inputs = _dummy_batch(model, hw)
+    model.eval()
+    with torch.no_grad():
+        info = get_model_complexity_info(model, inputs=inputs, show_table=False, show_arch=False)
+    return info['params'] / 1e6, info['flops'] / 1e9
+
+
+def read_ap(work_dir_root, config_path):
+    """The newest ``coco/bbox_mAP`` (in %) a run of ``config_path`` wrote, and where from."""
+    name = osp.splitext(osp.basename(config_path))[0]
+    found = []
+    for path in glob.glob(osp.join(work_dir_root, name, '**', '*.json'), recursive=True):
+        with open(path) as f:
+            lines = f.read().splitlines()
+        for line in reversed(lines):
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(rec, dict) and AP_KEY in rec:
+                found.append((osp.getmtime(path), path, 100 * rec[AP_KEY]))
+                break
+    if not found:
+        return None, None
+    _, path, ap = max(found)  # newest file; timestamped names break ties
+    return ap, path
+
+
+def load_rows(projects_dir):
+    """One dict per Model of every ``<projects_dir>/*/metafile.yml``."""
+    rows = []
+    for meta_path in sorted(glob.glob(osp.join(projects_dir, '*', 'metafile.yml'))):
+        with open(meta_path) as f:
+            meta = yaml.safe_load(f)
+        for m in meta.get('Models') or []:
+            md = m.get('Metadata') or {}
+            res = (m.get('Results') or [{}])[0]
+            rows.append(
+                dict(
+                    project=osp.basename(osp.dirname(meta_path)),
+                    name=m['Name'],
+                    config=m.get('Config'),
+                    scope=md.get('FLOPs Scope', 'whole detector'),
+                    size=md.get('FLOPs Input'),
+                    paper_params=md.get('Params (M)'),
+                    paper_flops=md.get('FLOPs (G)'),
+                    paper_ap=(res.get('Metrics') or {}).get('box AP'),
+                    split=res.get('Split'),
+                    source=res.get('Source', '')))
+    return rows
+
+
+def fill_ours(rows, work_dir_root, measure_models=True):
+    """Add our measured params/FLOPs/AP (or the reason there is none) to each row."""
+    for row in rows:
+        row.update(params=None, flops=None, ap=None, ours_source='')
+        if not row['config']:
+            row['ours_source'] = 'no config yet'
+            continue
+        notes = []
+        hw = parse_size(row['size'])
+        if measure_models and hw:
+            t = time.time()
+            row['params'], row['flops'] = measure(row['config'], row['scope'], hw)
+            notes.append(f'mmengine, {row["scope"]} at {hw[0]}x{hw[1]} ({time.time() - t:.0f}s)')
+        elif not hw:
+            notes.append(f'no input size to count at ({row["size"]})')
+        row['ap'], ap_path = read_ap(work_dir_root, row['config'])
+        notes.append(f'AP: {ap_path}' if ap_path else 'AP: not run')
+        row['ours_source'] = f'`{row["config"]}`; ' + '; '.join(notes)
+    return rows
+
+
+def _fmt(v, nd=1):
+    return '-' if v is None else f'{v:.{nd}f}'
+
+
+def _delta(ours, paper, rel=False):
+    if ours is None or paper is None:
+        return '-'
+    if rel:
+        return f'{100 * (ours - paper) / paper:+.1f}%'
+    return f'{ours - paper:+.1f}'
+
+
+def to_markdown(rows):
+    head = ('| project | model | params paper (M) | ours | delta | FLOPs paper (G) | ours | delta '
+            '| counted over | box AP paper | ours | delta | paper source | ours from |\n'
+            '|' + '---|' * 14 + '\n')
+    lines = []
+    for r in rows:
+        lines.append('| ' + ' | '.join([
+            r['project'], r['name'],
+            _fmt(r['paper_params']),
+            _fmt(r['params'], 2),
+            _delta(r['params'], r['paper_params'], True),
+            _fmt(r['paper_flops']),
+            _fmt(r['flops'], 2),
+            _delta(r['flops'], r['paper_flops'], True), f'{r["scope"]} @{r["size"]}',
+            _fmt(r['paper_ap']),
+            _fmt(r['ap']),
+            _delta(r['ap'], r['paper_ap']), f'{r["source"]} ({r["split"]})'.replace('|', '/'),
+            r['ours_source'].replace('|', '/')
+        ]) + ' |')
+    ref = EFFICIENTDET_D0
+    foot = (f'\nOutside reference in the plot: {ref["name"]}, {ref["ap"]} AP (COCO test-dev), '
+            f'{ref["flops_g"]} GFLOPs, {ref["params_m"]}M params ({ref["source"]}).\n')
+    return '# Paper vs ours\n\n' + head + '\n'.join(lines) + '\n' + foot
+
+
+def plot(rows, path):
+    """AP against FLOPs (log x): paper rows, our measured runs, EfficientDet-D0."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    markers = dict(zip(sorted({r['project'] for r in rows}), 'osD^vP*X'))
+    for r in rows:
+        m = markers[r['project']]
+        if r['paper_flops'] and r['paper_ap'] is not None and r['scope'] == 'whole detector':
+            ax.scatter(r['paper_flops'], r['paper_ap'], marker=m, color='tab:blue')
+            ax.annotate(r['name'], (r['paper_flops'], r['paper_ap']), fontsize=6)
+        if r['flops'] and r['ap'] is not None and r['scope'] == 'whole detector':
+            ax.scatter(r['flops'], r['ap'], marker=m, color='tab:red')
+            ax.annotate(r['name'] + ' (ours)', (r['flops'], r['ap']), fontsize=6)
+    ref = EFFICIENTDET_D0
+    ax.scatter(ref['flops_g'], ref['ap'], marker='*', s=150, color='tab:green')
+    ax.annotate(ref['name'], (ref['flops_g'], ref['ap']), fontsize=7)
+    for project, m in markers.items():
+        ax.scatter([], [], marker=m, color='gray', label=project)
+    ax.scatter([], [], color='tab:blue', label='paper (whole detector FLOPs)')
+    ax.scatter([], [], color='tab:red', label='ours (measured)')
+    ax.scatter([], [], color='tab:green', marker='*', label='EfficientDet-D0 (reference)')
+    ax.set_xscale('log')
+    ax.set_xlabel('GFLOPs (whole detector, at the paper\'s input size)')
+    ax.set_ylabel('COCO box AP')
+    ax.grid(True, which='both', alpha=0.3)
+    ax.legend(fontsize=8, loc='lower right')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--projects', default='projects', help='folder of <paper>/metafile.yml')
+    parser.add_argument('--work-dir-root', default='work_dirs')
+    parser.add_argument('--out', default='work_dirs/paper_report')
+    parser.add_argument(
+        '--no-measure', action='store_true', help='skip building models (params/FLOPs stay empty)')
+    args = parser.parse_args(argv)
+    rows = fill_ours(load_rows(args.projects), args.work_dir_root, not args.no_measure)
+    os.makedirs(args.out, exist_ok=True)
+    md = to_markdown(rows)
+    with open(osp.join(args.out, 'paper_report.md'), 'w') as f:
+        f.write(md)
+    plot(rows, osp.join(args.out, 'ap_vs_flops.png'))
+    print(md)
+    print(f'written: {args.out}/paper_report.md, {args.out}/ap_vs_flops.png')
+    return rows
+
+
+if __name__ == '__main__':
+    main()
