@@ -24,9 +24,10 @@ def toy_coco():
     return out
 
 
-def run_cli(args, cwd=REPO, timeout=1200, check=True):
+def run_cli(args, cwd=REPO, timeout=2400, check=True):
     """Run a command of the venv (``mim``, ``python``) from the repo root; returns the result."""
     env = dict(os.environ, PYTHONPATH=str(REPO), MPLBACKEND='Agg', PYTHONUNBUFFERED='1')
+    env.setdefault('OMP_NUM_THREADS', '1')  # see Makefile
     bindir = Path(sys.executable).parent
     if args[0] in ('mim', 'python'):
         args = [str(bindir / args[0])] + list(args[1:])

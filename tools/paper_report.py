@@ -23,6 +23,7 @@ import os
 import os.path as osp
 import time
 
+import torch
 import yaml
 
 # Outside reference for the plot: google/automl efficientdet/README.md @6a54c87, COCO test-dev
@@ -53,24 +54,24 @@ def parse_size(text):
     return h, w
 
 
-def _dummy_batch(model, hw):
-    """A batch of one zero image with the meta a detector's 'tensor' mode needs."""
-    import torch
-    from mmdet.structures import DetDataSample
-    h, w = hw
-    sample = DetDataSample(
-        metainfo=dict(
-            img_shape=(h, w),
-            ori_shape=(h, w),
-            pad_shape=(h, w),
-            batch_input_shape=(h, w),
-            scale_factor=(1.0, 1.0)))
-    return torch.zeros(1, 3, h, w), [sample]
+class _TensorMode(torch.nn.Module):
+    """A detector's 'tensor' mode on an image batch alone, as the FLOP tracer needs it (it
+    cannot pass data samples): they are bound here, with the meta two-stage heads read."""
+
+    def __init__(self, detector, hw):
+        super().__init__()
+        from mmdet.structures import DetDataSample
+        self.detector = detector
+        meta = dict(
+            img_shape=hw, ori_shape=hw, pad_shape=hw, batch_input_shape=hw, scale_factor=(1.0, 1.0))
+        self.samples = [DetDataSample(metainfo=meta)]
+
+    def forward(self, inputs):
+        return self.detector(inputs, self.samples, mode='tensor')
 
 
 def measure(config_path, scope, hw):
     """Params (M) and FLOPs (G) of the model of ``config_path`` over ``scope`` at ``hw``."""
-    import torch
     from mmdet.registry import MODELS
     from mmengine.analysis import get_model_complexity_info
     from mmengine.config import Config
@@ -80,13 +81,12 @@ def measure(config_path, scope, hw):
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     if scope.startswith('backbone'):
         model = MODELS.build(cfg.model.backbone)
-        inputs = (torch.zeros(1, 3, *hw), )
     else:
-        model = MODELS.build(cfg.model)
-        inputs = _dummy_batch(model, hw)
+        model = _TensorMode(MODELS.build(cfg.model), hw)
     model.eval()
     with torch.no_grad():
-        info = get_model_complexity_info(model, inputs=inputs, show_table=False, show_arch=False)
+        info = get_model_complexity_info(
+            model, inputs=(torch.zeros(1, 3, *hw), ), show_table=False, show_arch=False)
     return info['params'] / 1e6, info['flops'] / 1e9
 
 

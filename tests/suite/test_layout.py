@@ -48,10 +48,10 @@ def test_setup_cfg_carries_openmmlab_style_settings():
 
 
 def test_second_install_is_a_quick_no_op():
+
     def install():
         t = time.time()
-        res = subprocess.run(['bash', 'tools/install.sh'], cwd=REPO, capture_output=True,
-                             text=True)
+        res = subprocess.run(['bash', 'tools/install.sh'], cwd=REPO, capture_output=True, text=True)
         assert res.returncode == 0, res.stdout + res.stderr
         return res.stdout, time.time() - t
 

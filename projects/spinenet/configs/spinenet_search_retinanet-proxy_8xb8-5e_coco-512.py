@@ -1,0 +1,86 @@
+# The paper's search on COCO (Sec. 5.1): proxy = SpineNet-49 with feature dimension x0.25, resample
+# alpha 0.25, 64-wide class/box nets, 512 px, 5 epochs per candidate, reward = box AP on images
+# held out of train2017 (make them with projects/spinenet/tools/make_search_split.py). Proxy batch
+# and lr are unpublished: batch 64 and lr 0.08 follow google/vertex-ai-nas
+# tf1/configs/spinenet_search_tpu.yaml (a re-implementation, not the paper). The paper sampled
+# ~14k architectures with 100 TPUv3; num_steps x samples_per_step below is the budget knob.
+#   mim train mmdet projects/spinenet/configs/spinenet_search_retinanet-proxy_8xb8-5e_coco-512.py \
+#       --launcher pytorch --gpus 8
+_base_ = ['./_base_/coco_lsj_sgd_350e.py', './_base_/spinenet_scaling.py']
+image_size = (512, 512)
+data_root = 'data/coco/'
+model = dict(
+    backbone=dict(
+        filter_size_scale=0.25,
+        endpoints_num_filters=64,
+        resample_alpha=0.25,
+        block_repeats=1,
+        act_cfg=dict(type='ReLU'),
+        drop_path_rate=0.),
+    bbox_head=dict(in_channels=64, feat_channels=64, stacked_convs=4, act_cfg=dict(type='ReLU')))
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='RandomResize', scale=image_size, ratio_range=(0.8, 1.2), keep_ratio=True),
+    dict(
+        type='RandomCrop',
+        crop_type='absolute_range',
+        crop_size=image_size,
+        recompute_bbox=True,
+        allow_negative_crop=True),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=8,
+    dataset=dict(
+        ann_file='annotations/instances_train2017_minus_search.json',
+        data_prefix=dict(img='train2017/'),
+        pipeline=train_pipeline))
+search_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='CocoDataset',
+        data_root=data_root,
+        ann_file='annotations/instances_train2017_search.json',
+        data_prefix=dict(img='train2017/'),
+        test_mode=True,
+        pipeline=test_pipeline))
+search_evaluator = dict(
+    type='CocoMetric',
+    ann_file=data_root + 'annotations/instances_train2017_search.json',
+    metric='bbox',
+    format_only=False)
+optim_wrapper = dict(optimizer=dict(lr=0.08))
+train_cfg = dict(
+    _delete_=True,
+    type='SpineNetSearchLoop',
+    num_steps=500,
+    samples_per_step=8,
+    proxy_epochs=5,
+    warmup_iters=500,
+    reward_key='coco/bbox_mAP',
+    controller=dict(hidden_size=35, num_layers=2, lr=6e-4),
+    seed=0)
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+test_dataloader = None
+test_evaluator = None
+test_cfg = None
+param_scheduler = None

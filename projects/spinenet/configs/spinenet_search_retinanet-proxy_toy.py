@@ -1,0 +1,25 @@
+# The SpineNet search on the toy set (CPU minutes): each step samples candidates from the RNN
+# controller, trains each as the toy proxy (./_base_/retinanet_spinenet_toy.py with the sampled
+# genotype) on the train split and scores COCO box AP on the held-out `search` split
+# (configs/_base_/toy_coco_detection.py), then a REINFORCE update.
+#   mim train mmdet projects/spinenet/configs/spinenet_search_retinanet-proxy_toy.py \
+#       --work-dir work_dirs/spinenet_search_toy
+_base_ = ['./_base_/retinanet_spinenet_toy.py']
+train_cfg = dict(
+    type='SpineNetSearchLoop',
+    num_steps=3,
+    samples_per_step=2,
+    proxy_epochs=1,
+    proxy_max_iters=None,
+    warmup_iters=10,
+    reward_key='coco/bbox_mAP',
+    controller=dict(hidden_size=35, num_layers=2, lr=6e-4),
+    seed=0)
+# the search reports on `search_dataloader`; the reported split stays untouched
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+test_dataloader = None
+test_evaluator = None
+test_cfg = None
+param_scheduler = None

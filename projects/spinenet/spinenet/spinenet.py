@@ -1,0 +1,262 @@
+"""The SpineNet backbone (Du et al., CVPR 2020), built from a genotype plus the paper's scaling.
+
+Structure (paper Sec. 3, Fig. 5; tensorflow/tpu ``models/official/detection/modeling/architecture/
+spinenet.py`` and ``nn_blocks.py`` for the details the paper leaves out):
+
+* stem: 7x7/2 conv (64) + BN + act, 3x3/2 max-pool, then ``num_init_blocks`` L2 bottleneck block
+  groups (filters ``64 * filter_size_scale``);
+* each scale-permuted block: resample both parents to the block's level and width, sum them, add
+  every earlier block of the same level and width that nothing consumed yet (output blocks only;
+  paper: "intermediate blocks with no connection to a higher-ordered block are connected to the
+  output block at the same level"), act, then a bottleneck/residual block group repeated
+  ``block_repeats`` times;
+* resampling (``Resample``): 1x1 conv to ``alpha * C`` (C = the parent's filters, i.e. a
+  bottleneck's output / 4), down: 3x3 stride-2 conv then max-pool for larger ratios, up:
+  nearest; then 1x1 conv (BN, no act) to the target block's input width (4x filters for a
+  bottleneck);
+* endpoints P3..P7: 1x1 conv to ``endpoints_num_filters`` + BN + act on the output blocks.
+
+The spatial size of level ``l`` is ``ceil(input / 2**l)``, as in the TF code; where a stride or
+up-sampling factor does not land there exactly (inputs not divisible by 128), a nearest resize
+fixes the size.
+"""
+import math
+from typing import Dict, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmdet.registry import MODELS
+from mmengine.model import BaseModule
+
+from .genotype import DEFAULT_GENOTYPE, INIT_LEVEL, load_genotype, validate_genotype
+
+# Base filters per level: tensorflow/tpu spinenet.py FILTER_SIZE_MAP (paper Sec. 3.3: L5-L7 at 256).
+FILTER_SIZE_MAP = {1: 32, 2: 64, 3: 128, 4: 256, 5: 256, 6: 256, 7: 256}
+EXPANSION = {'bottleneck': 4, 'residual': 1}
+
+
+def _act(act_cfg):
+    return build_activation_layer(dict(act_cfg)) if act_cfg else nn.Identity()
+
+
+class ConvNormAct(nn.Sequential):
+    """conv (no bias) + norm + optional activation."""
+
+    def __init__(self, cin, cout, k, stride=1, norm_cfg=None, act_cfg=None):
+        super().__init__()
+        self.add_module('conv', nn.Conv2d(cin, cout, k, stride, k // 2, bias=False))
+        self.add_module('bn', build_norm_layer(norm_cfg, cout)[1])
+        if act_cfg:
+            self.add_module('act', _act(act_cfg))
+
+
+class DropPath(nn.Module):
+    """Per-sample drop of the residual branch ("drop connect" / stochastic depth, protocol C)."""
+
+    def __init__(self, rate: float = 0.):
+        super().__init__()
+        self.rate = rate
+
+    def forward(self, x):
+        if not self.training or not self.rate:
+            return x
+        keep = 1. - self.rate
+        mask = x.new_empty(x.shape[0], 1, 1, 1).bernoulli_(keep)
+        return x * mask / keep
+
+
+class SpineBlock(nn.Module):
+    """ResNet bottleneck (1x1, 3x3, 1x1 x4) or residual (3x3, 3x3) block, stride 1."""
+
+    def __init__(self, block_fn, cin, filters, norm_cfg, act_cfg, drop_path=0.):
+        super().__init__()
+        cout = filters * EXPANSION[block_fn]
+        self.shortcut = (
+            ConvNormAct(cin, cout, 1, norm_cfg=norm_cfg) if cin != cout else nn.Identity())
+        if block_fn == 'bottleneck':
+            self.body = nn.Sequential(
+                ConvNormAct(cin, filters, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+                ConvNormAct(filters, filters, 3, norm_cfg=norm_cfg, act_cfg=act_cfg),
+                ConvNormAct(filters, cout, 1, norm_cfg=norm_cfg))
+        else:
+            self.body = nn.Sequential(
+                ConvNormAct(cin, filters, 3, norm_cfg=norm_cfg, act_cfg=act_cfg),
+                ConvNormAct(filters, cout, 3, norm_cfg=norm_cfg))
+        self.drop_path = DropPath(drop_path)
+        self.act = _act(act_cfg)
+
+    def forward(self, x):
+        return self.act(self.drop_path(self.body(x)) + self.shortcut(x))
+
+
+class BlockGroup(nn.Sequential):
+    """``repeats`` blocks; only the first may project (tpu spinenet.py ``block_group``)."""
+
+    def __init__(self, block_fn, cin, filters, repeats, norm_cfg, act_cfg, drop_path=0.):
+        blocks = []
+        for _ in range(repeats):
+            blocks.append(SpineBlock(block_fn, cin, filters, norm_cfg, act_cfg, drop_path))
+            cin = filters * EXPANSION[block_fn]
+        super().__init__(*blocks)
+
+
+class Resample(nn.Module):
+    """Cross-scale connection (paper Fig. 5): alpha-scaled 1x1, resize, 1x1 to the target width."""
+
+    def __init__(self, cin, parent_filters, src_level, dst_level, cout, alpha, norm_cfg, act_cfg):
+        super().__init__()
+        mid = int(parent_filters * alpha)
+        self.src_level, self.dst_level = src_level, dst_level
+        self.squeeze = ConvNormAct(cin, mid, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.down = None
+        self.pool = None
+        if src_level < dst_level:
+            self.down = ConvNormAct(mid, mid, 3, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg)
+            ratio = 2**(dst_level - src_level)
+            if ratio > 2:
+                k = 3 if ratio <= 4 else 5  # tpu resample_with_alpha's pool size
+                self.pool = nn.MaxPool2d(k, stride=ratio // 2, padding=k // 2)
+        self.expand = ConvNormAct(mid, cout, 1, norm_cfg=norm_cfg)
+
+    def forward(self, x, size):
+        x = self.squeeze(x)
+        if self.down is not None:
+            x = self.down(x)
+            if self.pool is not None:
+                x = self.pool(x)
+        if tuple(x.shape[-2:]) != tuple(size):
+            x = F.interpolate(x, size=size, mode='nearest')
+        return self.expand(x)
+
+
+@MODELS.register_module()
+class SpineNet(BaseModule):
+    """Scale-permuted backbone built from block specs and the paper's scaling.
+
+    Args:
+        genotype: YAML path, dict with ``blocks`` or a list of ``(level, block_fn, (p0, p1),
+            is_output)`` rows (see :mod:`.genotype`). Default: the published SpineNet-49 spec
+            (``projects/spinenet/genotypes/spinenet49.yaml``).
+        filter_size_scale, endpoints_num_filters, resample_alpha, block_repeats: the scaling of
+            paper Sec. 3.4 / tpu ``SCALING_MAP`` (49S: 0.65, 128, 0.5, 1; 49: 1.0, 256, 0.5, 1;
+            96: 1.0, 256, 0.5, 2; 143: 1.0, 256, 1.0, 3; 190: 1.3, 512, 1.0, 4).
+        min_level, max_level: the endpoint levels (P3-P7).
+        stem_channels: width of the 7x7 stem conv (64, not scaled, as in the TF code).
+        filter_size_map: base filters per level (tpu ``FILTER_SIZE_MAP``).
+        drop_path_rate: stochastic depth ("init_drop_connect_rate" of the TF configs); block i of
+            N drops with ``rate * (i + 1) / N``.
+        norm_cfg, act_cfg: BN/SyncBN and relu/swish.
+    """
+
+    def __init__(self,
+                 genotype=None,
+                 filter_size_scale: float = 1.0,
+                 endpoints_num_filters: int = 256,
+                 resample_alpha: float = 0.5,
+                 block_repeats: int = 1,
+                 min_level: int = 3,
+                 max_level: int = 7,
+                 stem_channels: int = 64,
+                 filter_size_map: Optional[Dict[int, int]] = None,
+                 drop_path_rate: float = 0.,
+                 norm_cfg=dict(type='BN', momentum=0.01, eps=1e-3),
+                 act_cfg=dict(type='ReLU'),
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if genotype is None:
+            genotype = DEFAULT_GENOTYPE
+        specs, num_init = load_genotype(genotype)
+        fmap = {int(k): int(v) for k, v in (filter_size_map or FILTER_SIZE_MAP).items()}
+        validate_genotype(specs, num_init, min_level, max_level, levels=fmap.keys())
+        self.specs, self.num_init_blocks = specs, num_init
+        self.min_level, self.max_level = min_level, max_level
+        self.out_levels = list(range(min_level, max_level + 1))
+
+        def filters(level):
+            return int(fmap[level] * filter_size_scale)
+
+        self.stem = nn.Sequential(
+            ConvNormAct(3, stem_channels, 7, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            nn.MaxPool2d(3, stride=2, padding=1))
+        self.init_blocks = nn.ModuleList()
+        cin = stem_channels
+        # (level, block_fn, channels) of every block output, stem blocks first
+        nodes = []
+        for _ in range(num_init):
+            self.init_blocks.append(
+                BlockGroup('bottleneck', cin, filters(INIT_LEVEL), block_repeats, norm_cfg,
+                           act_cfg))
+            cin = filters(INIT_LEVEL) * 4
+            nodes.append((INIT_LEVEL, 'bottleneck', cin))
+
+        self.resamples = nn.ModuleList()
+        self.blocks = nn.ModuleList()
+        self.fused = []  # per block: indices of unconsumed blocks summed into it
+        self.output_index = {}
+        consumed = [0] * len(nodes)
+        n = len(specs)
+        for i, spec in enumerate(specs):
+            width = filters(spec.level)
+            cin = width * EXPANSION[spec.block_fn]
+            pair = nn.ModuleList()
+            for p in spec.input_offsets:
+                plevel, pfn, pch = nodes[p]
+                pair.append(
+                    Resample(pch, pch // EXPANSION[pfn], plevel, spec.level, cin, resample_alpha,
+                             norm_cfg, act_cfg))
+                consumed[p] += 1
+            fused = []
+            if spec.is_output:
+                for j, (jlevel, _, jch) in enumerate(nodes):
+                    if consumed[j] == 0 and jlevel == spec.level and jch == cin:
+                        fused.append(j)
+                        consumed[j] += 1
+            self.resamples.append(pair)
+            self.fused.append(fused)
+            rate = drop_path_rate * (i + 1) / n if drop_path_rate else 0.
+            self.blocks.append(
+                nn.Sequential(
+                    _act(act_cfg),
+                    BlockGroup(spec.block_fn, cin, width, block_repeats, norm_cfg, act_cfg, rate)))
+            nodes.append((spec.level, spec.block_fn, cin))
+            consumed.append(0)
+            if spec.is_output:
+                self.output_index[spec.level] = num_init + i
+        self.nodes = nodes
+        self.endpoints = nn.ModuleList([
+            ConvNormAct(
+                nodes[self.output_index[lvl]][2],
+                endpoints_num_filters,
+                1,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg) for lvl in self.out_levels
+        ])
+
+        if init_cfg is None:
+            self.init_cfg = [
+                dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
+                dict(type='Constant', layer=['_BatchNorm', 'GroupNorm'], val=1)
+            ]
+
+    def forward(self, x: torch.Tensor) -> Sequence[torch.Tensor]:
+        h, w = x.shape[-2:]
+        sizes = {
+            lvl: (math.ceil(h / 2**lvl), math.ceil(w / 2**lvl))
+            for lvl in set(n[0] for n in self.nodes)
+        }
+        feat = self.stem(x)
+        feats = []
+        for block in self.init_blocks:
+            feat = block(feat)
+            feats.append(feat)
+        for spec, pair, fused, block in zip(self.specs, self.resamples, self.fused, self.blocks):
+            size = sizes[spec.level]
+            p0, p1 = spec.input_offsets
+            y = pair[0](feats[p0], size) + pair[1](feats[p1], size)
+            for j in fused:
+                y = y + feats[j]
+            feats.append(block(y))
+        return tuple(
+            ep(feats[self.output_index[lvl]]) for ep, lvl in zip(self.endpoints, self.out_levels))

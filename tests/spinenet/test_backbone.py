@@ -1,0 +1,95 @@
+"""SpineNet backbone: builds from a genotype, right shapes, clear errors on bad genotypes."""
+import copy
+
+import pytest
+import torch
+import yaml
+
+from projects.spinenet.spinenet import (DEFAULT_GENOTYPE, GenotypeError, SpineNet, dump_genotype,
+                                        load_genotype, validate_genotype)
+
+TINY = dict(
+    stem_channels=8,
+    filter_size_scale=0.125,
+    endpoints_num_filters=16,
+    resample_alpha=0.25,
+    norm_cfg=dict(type='BN'))
+
+
+def published():
+    return load_genotype(DEFAULT_GENOTYPE)[0]
+
+
+def test_published_spec_is_the_tpu_list():
+    specs = published()
+    assert len(specs) == 15 and sum(s.is_output for s in specs) == 5
+    # tensorflow/tpu spinenet.py SPINENET_BLOCK_SPECS rows 0, 7 and 14
+    assert tuple(specs[0]) == (2, 'bottleneck', (0, 1), False)
+    assert tuple(specs[7]) == (7, 'residual', (6, 8), False)
+    assert tuple(specs[14]) == (6, 'bottleneck', (12, 14), True)
+    # paper Table 1: the 15 scale-permuted blocks have levels {L2:1, L3:2, L4:4, L5:4, L6:2, L7:2}
+    counts = {lvl: sum(s.level == lvl for s in specs) for lvl in range(2, 8)}
+    assert counts == {2: 1, 3: 2, 4: 4, 5: 4, 6: 2, 7: 2}
+
+
+@pytest.mark.parametrize('hw', [(64, 64), (50, 70)])
+def test_forward_shapes_p3_p7(hw):
+    m = SpineNet(**TINY).eval()
+    with torch.no_grad():
+        outs = m(torch.randn(2, 3, *hw))
+    assert len(outs) == 5
+    for lvl, o in zip(range(3, 8), outs):
+        assert o.shape == (2, 16, -(-hw[0] // 2**lvl), -(-hw[1] // 2**lvl))
+
+
+def test_unconsumed_block_is_fused_into_same_level_output():
+    m = SpineNet(**TINY)
+    # block index 13 (spec 11, the L3 output) gets nothing; block 11 (L5 bottleneck, spec 9) has
+    # no consumer and is summed into the L5 output block 14 (spec 12), as tpu spinenet.py does
+    assert m.fused[12] == [11] and sum(map(len, m.fused)) == 1
+
+
+def test_block_repeats_and_scaling_change_the_model():
+    a = SpineNet(**TINY)
+    b = SpineNet(**dict(TINY, block_repeats=2))
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert len(b.blocks[0][1]) == 2 and n(b) > n(a)
+
+
+def test_genotype_yaml_round_trip(tmp_path):
+    specs = published()
+    path = tmp_path / 'g.yaml'
+    dump_genotype(specs, str(path), score=0.5)
+    data = yaml.safe_load(path.read_text())
+    assert data['score'] == 0.5 and data['blocks'][0] == [2, 'bottleneck', [0, 1], False]
+    assert load_genotype(str(path))[0] == specs
+    m1, m2 = SpineNet(genotype=str(path), **TINY), SpineNet(genotype=data, **TINY)
+    assert [tuple(s) for s in m1.specs] == [tuple(s) for s in m2.specs]
+
+
+def _rows():
+    return [list(s.to_list()) for s in published()]
+
+
+@pytest.mark.parametrize('edit, match', [
+    (lambda r: r[3].__setitem__(2, [0, 5]), r'block 3 .*parent 5 does not exist'),
+    (lambda r: r[4].__setitem__(1, 'conv'), r'block 4 .*block_fn'),
+    (lambda r: r[12].__setitem__(0, 4), r'block 12 .*duplicate output level 4'),
+    (lambda r: r[13].__setitem__(3, False), r'no output block for level\(s\) \[7\]'),
+    (lambda r: r[2].__setitem__(0, 9), r'block 2 .*level 9'),
+    (lambda r: r[0].__setitem__(2, [0]), r'block 0: needs exactly two parents'),
+])
+def test_invalid_genotypes_fail_naming_the_block(edit, match):
+    rows = _rows()
+    edit(rows)
+    with pytest.raises(GenotypeError, match=match):
+        SpineNet(genotype=dict(blocks=rows), **TINY)
+
+
+def test_missing_file_is_a_clear_error():
+    with pytest.raises(GenotypeError, match='not found'):
+        load_genotype('no/such/genotype.yaml')
+
+
+def test_validate_accepts_published():
+    validate_genotype(copy.deepcopy(published()))

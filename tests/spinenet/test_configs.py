@@ -1,0 +1,117 @@
+"""The retrain configs carry the paper's recipe; every metafile row points at one of them."""
+import glob
+
+import pytest
+import torch
+import yaml
+from mmdet.registry import MODELS
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+SCALING = {  # tensorflow/tpu spinenet.py SCALING_MAP
+    '49S': (0.65, 128, 0.5, 1),
+    '49': (1.0, 256, 0.5, 1),
+    '96': (1.0, 256, 0.5, 2),
+    '143': (1.0, 256, 1.0, 3),
+    '190': (1.3, 512, 1.0, 4)
+}
+
+
+def coco_configs(repo):
+    return sorted(glob.glob(str(repo / 'projects/spinenet/configs/retinanet_spinenet-[0-9]*.py')))
+
+
+def test_every_metafile_row_has_a_config(repo):
+    meta = yaml.safe_load((repo / 'projects/spinenet/metafile.yml').read_text())
+    for m in meta['Models']:
+        assert m['Config'] and (repo / m['Config']).is_file(), m['Name']
+        size = m['Config'].split('spinenet-')[1].split('_')[0]
+        assert f'SpineNet-{size} ' in m['Name'] + ' '
+        hw = m['Metadata']['FLOPs Input'].split('x')[0]
+        assert m['Config'].endswith(f'coco-{hw}.py')
+
+
+def test_recipes(repo):
+    paths = coco_configs(repo)
+    assert len(paths) == 11
+    for path in paths:
+        cfg = Config.fromfile(path)
+        name = path.rsplit('/', 1)[1]
+        size = name.split('spinenet-')[1].split('_')[0]
+        bb, head = cfg.model.backbone, cfg.model.bbox_head
+        assert (bb.filter_size_scale, bb.endpoints_num_filters, bb.resample_alpha,
+                bb.block_repeats) == SCALING[size]
+        assert head.in_channels == bb.endpoints_num_filters
+        assert head.anchor_generator.octave_base_scale == (4 if size in ('143', '190') else 3)
+        assert cfg.model.neck is None
+        assert cfg.optim_wrapper.optimizer.type == 'SGD'
+        assert cfg.optim_wrapper.optimizer.lr == 0.28
+        assert cfg.auto_scale_lr.base_batch_size == 256
+        assert cfg.param_scheduler[0].type == 'LinearLR' and cfg.param_scheduler[0].end == 2000
+        epochs = int(name.split('lsj-')[1].split('e_')[0])
+        assert cfg.train_cfg.max_epochs == epochs
+        assert cfg.param_scheduler[1].milestones == [epochs - 30, epochs - 10]
+        assert cfg.train_dataloader.dataset.pipeline[2].type == 'RandomResize'
+        hw = int(name.rsplit('-', 1)[1][:-3])
+        assert cfg.train_dataloader.dataset.pipeline[2].scale == (hw, hw)
+        if '_bn_1xb16' in name:
+            assert bb.norm_cfg.type == 'BN' and cfg.train_dataloader.batch_size == 16
+            assert cfg.auto_scale_lr.enable
+        else:
+            assert bb.norm_cfg.type == 'SyncBN' and cfg.train_dataloader.batch_size == 32
+        swish = 'swish' in name
+        assert bb.act_cfg.type == ('Swish' if swish else 'ReLU')
+        assert bb.drop_path_rate == (0.2 if swish else 0.)
+
+
+@pytest.mark.parametrize('size', ['49S'])
+def test_detector_builds_and_runs_tensor_mode(repo, size):
+    import projects.spinenet.spinenet  # noqa: F401
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(
+        str(repo / f'projects/spinenet/configs/retinanet_spinenet-{size}_syncbn_8xb32-lsj-'
+            '350e_coco-640.py'))
+    cfg.model.backbone.norm_cfg = cfg.model.bbox_head.norm_cfg = dict(type='BN')
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        cls, reg = model(torch.zeros(1, 3, 128, 128), mode='tensor')
+    assert [c.shape[-1] for c in cls] == [16, 8, 4, 2, 1]
+    assert cls[0].shape[1] == 9 * 80 and reg[0].shape[1] == 9 * 4
+    # per-level BN in the head, shared convs (TF RetinanetHead)
+    head = model.bbox_head
+    assert len(head.cls_convs) == 4 and len(head.cls_norms[0]) == 5
+
+
+def test_search_split_tool_holds_out_images(tmp_path):
+    import json
+    import sys
+    sys.path.insert(0, 'projects/spinenet/tools')
+    try:
+        import make_search_split
+    finally:
+        sys.path.pop(0)
+    ann = dict(
+        images=[dict(id=i) for i in range(20)],
+        annotations=[dict(id=i, image_id=i % 20) for i in range(50)],
+        categories=[])
+    path = tmp_path / 'instances_train2017.json'
+    path.write_text(json.dumps(ann))
+    make_search_split.main(['--ann', str(path), '--num', '5'])
+    train = json.loads((tmp_path / 'instances_train2017_minus_search.json').read_text())
+    search = json.loads((tmp_path / 'instances_train2017_search.json').read_text())
+    ids_t = {im['id'] for im in train['images']}
+    ids_s = {im['id'] for im in search['images']}
+    assert len(ids_s) == 5 and not ids_t & ids_s and len(ids_t) == 15
+    assert all(a['image_id'] in ids_s for a in search['annotations'])
+    assert len(train['annotations']) + len(search['annotations']) == 50
+
+
+def test_coco_search_config_uses_the_loop_on_a_held_out_split(repo):
+    cfg = Config.fromfile(
+        str(repo / 'projects/spinenet/configs/spinenet_search_retinanet-proxy_8xb8-5e_coco-512.py'))
+    assert cfg.train_cfg.type == 'SpineNetSearchLoop' and cfg.train_cfg.proxy_epochs == 5
+    bb = cfg.model.backbone
+    assert (bb.filter_size_scale, bb.resample_alpha,
+            cfg.model.bbox_head.feat_channels) == (0.25, 0.25, 64)
+    assert 'search' in cfg.search_dataloader.dataset.ann_file
+    assert 'minus_search' in cfg.train_dataloader.dataset.ann_file
