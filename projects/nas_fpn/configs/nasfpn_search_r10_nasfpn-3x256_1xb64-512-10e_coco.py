@@ -1,0 +1,118 @@
+# The NAS-FPN search on COCO with the paper's proxy task (paper Sec. 3.2; Vertex NAS
+# nasfpn_search_tpu.yaml): RetinaNet, ResNet-10 from scratch, 512x512, 10 epochs
+# (lr 0.08 decayed x0.1 at epoch 8, 1 warm-up epoch, batch 64), pyramid repeated 3 times
+# (3@256), reward = bbox AP on images held out of train2017. First split the annotations:
+#   python projects/nas_fpn/tools/split_coco_train.py data/coco/annotations/instances_train2017.json
+# then run on one GPU (the loop trains candidates one after another):
+#   mim train mmdet projects/nas_fpn/configs/nasfpn_search_r10_nasfpn-3x256_1xb64-512-10e_coco.py
+# Not published, chosen here: 2 samples per controller step (the paper's Fig. 5 shows about
+# 24k samples for 12k steps), 1000 steps (a budget; the paper's best appeared near step 8k).
+_base_ = [
+    'mmdet::_base_/models/retinanet_r50_fpn.py', 'mmdet::_base_/datasets/coco_detection.py',
+    'mmdet::_base_/default_runtime.py'
+]
+custom_imports = dict(imports=['projects', 'projects.nas_fpn.nas_fpn'], allow_failed_imports=False)
+img = 512
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(
+        pad_size_divisor=128, batch_augments=[dict(type='BatchFixedSizePad', size=(img, img))]),
+    backbone=dict(
+        _delete_=True,
+        type='ProxyResNet',
+        depth=10,
+        num_stages=4,
+        out_indices=(1, 2, 3),
+        frozen_stages=-1,
+        norm_cfg=norm_cfg,
+        norm_eval=False,
+        style='pytorch',
+        init_cfg=None),
+    neck=dict(
+        _delete_=True,
+        type='GenotypeNASFPN',
+        genotype='projects/nas_fpn/genotypes/nasfpn_7cell.yaml',  # replaced by each sample
+        in_channels=[128, 256, 512],
+        out_channels=256,
+        num_outs=5,
+        stack_times=3,
+        start_level=0,
+        norm_cfg=norm_cfg,
+        attention_pool='max',
+        attention_gate_from='coarser',
+        lateral_bias=True,
+        extra_level_conv=False),
+    bbox_head=dict(type='RetinaSepBNHead', num_ins=5, norm_cfg=norm_cfg, loss_cls=dict(gamma=1.5)),
+    train_cfg=dict(assigner=dict(neg_iou_thr=0.5)))
+backend_args = None
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='RandomResize', scale=(img, img), ratio_range=(0.8, 1.2), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=(img, img)),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=(img, img), keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+data_root = 'data/coco/'
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    dataset=dict(
+        ann_file='annotations/instances_train2017_nas-train.json', pipeline=train_pipeline))
+search_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='CocoDataset',
+        data_root=data_root,
+        ann_file='annotations/instances_train2017_nas-search.json',
+        data_prefix=dict(img='train2017/'),
+        test_mode=True,
+        pipeline=test_pipeline,
+        backend_args=backend_args))
+search_evaluator = dict(
+    type='CocoMetric',
+    ann_file=data_root + 'annotations/instances_train2017_nas-search.json',
+    metric='bbox',
+    format_only=False,
+    backend_args=backend_args)
+iters_per_epoch = (118287 - 7392) // 64  # train2017 minus the held-out images, batch 64
+train_cfg = dict(
+    type='NASFPNSearchLoop',
+    num_steps=1000,
+    samples_per_step=2,
+    num_cells=7,
+    intermediate_levels=(4, 5, 6, 7),
+    controller=dict(hidden_size=64),
+    ppo=dict(lr=5e-3, clip=0.2, epochs=4, entropy_weight=0.05, baseline_decay=0.9),
+    proxy=dict(
+        max_iters=10 * iters_per_epoch,
+        optim_wrapper=dict(
+            type='OptimWrapper',
+            optimizer=dict(type='SGD', lr=0.08, momentum=0.9, weight_decay=1e-4),
+            paramwise_cfg=dict(norm_decay_mult=0)),
+        warmup_iters=iters_per_epoch,
+        lr_decay_at=0.8,
+        cost_input=(img, img)),
+    search_dataloader=search_dataloader,
+    search_evaluator=search_evaluator,
+    score_key='coco/bbox_mAP')
+val_cfg = None
+val_dataloader = None
+val_evaluator = None
+test_cfg = None
+test_dataloader = None
+test_evaluator = None
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.08, momentum=0.9))
+param_scheduler = None
