@@ -98,7 +98,8 @@ def main(argv=None):
         ap = '-' if s.get('ap') is None else f'{s["ap"]:.1f}'
         print(f'| {s["step"]} | {"yes" if s["ok"] else "FAILED"} | {s["seconds"] / 60:.1f} '
               f'| {ap} |')
-    missing = sorted({osp.basename(p) for p in glob.glob('projects/*') if osp.isdir(p)} - have)
+    projects = {osp.basename(osp.dirname(p)) for p in glob.glob('projects/*/metafile.yml')}
+    missing = sorted(projects - have)
     if missing:
         print(f'\nNo toy cycle yet (not implemented): {", ".join(missing)}')
     print()

@@ -42,7 +42,7 @@ if "$VPY" -c 'import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != "2.1.0")'
   say "step 2/4: mmcv 2.1.0 with ops already installed"
 else
   say "step 2/4: mmcv 2.1.0 with its C++ ops, from source (pip's cache makes later installs quick)"
-  say "          about 12 minutes on 2 cores the first time; a progress line every 30 s"
+  say "          12-20 minutes on 2 cores the first time; a progress line every 30 s"
   export MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)}
   # --no-build-isolation: mmcv's setup.py imports torch; it builds with setuptools<70, which is
   # swapped in for this step only (torch itself asks for >=77 and gets it back below).
@@ -57,8 +57,7 @@ else
     sleep 2
     if (( (SECONDS - start) % 30 < 2 )) && kill -0 "$pid" 2>/dev/null; then
       n_obj=$(find "$build_tmp" -name '*.o' 2>/dev/null | wc -l)
-      n_src=$(find "$build_tmp" -path '*mmcv/ops/csrc/*' -name '*.cpp' 2>/dev/null | wc -l)
-      say "          mmcv: $n_obj of ~$n_src C++ files compiled, $(( (SECONDS - start) / 60 )) min"
+      say "          mmcv: $n_obj of 77 C++ files compiled (a CPU build), $(( (SECONDS - start) / 60 )) min"
     fi
   done
   wait "$pid" || { tail -40 "$log"; rm -rf "$build_tmp"; die "mmcv build failed; full log: $log"; }

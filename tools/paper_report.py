@@ -198,7 +198,7 @@ def plot(rows, path):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    fig, ax = plt.subplots(figsize=(10, 5.5))
     markers = dict(zip(sorted({r['project'] for r in rows}), 'osD^vP*X'))
     for r in rows:
         m = markers[r['project']]
@@ -220,7 +220,7 @@ def plot(rows, path):
     ax.set_xlabel('GFLOPs (whole detector, at the paper\'s input size)')
     ax.set_ylabel('COCO box AP')
     ax.grid(True, which='both', alpha=0.3)
-    ax.legend(fontsize=8, loc='lower right')
+    ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
