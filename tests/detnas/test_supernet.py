@@ -1,0 +1,135 @@
+"""DetNAS supernet (issue 5, point 1): choice blocks, path sampling, genotypes, export."""
+import random
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+
+from projects.detnas.detnas import (CHOICES, DetNASShuffleNet, DetNASShuffleNetFixed, GenotypeError,
+                                    ShuffleChoiceBlock, channel_split_shuffle, dump_genotype,
+                                    load_genotype, slice_supernet_state_dict)
+
+TINY20 = dict(stage_repeats=[4, 4, 8, 4], stage_out_channels=[8, 16, 32, 64, 128, 128])
+TINY40 = dict(stage_repeats=[8, 8, 16, 8], stage_out_channels=[8, 16, 32, 64, 128, 128])
+
+
+def _randomize_bn(model, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+
+
+def test_channel_split_is_even_odd():
+    x = torch.arange(8.).view(1, 8, 1, 1)
+    a, b = channel_split_shuffle(x)
+    assert a.flatten().tolist() == [0, 2, 4, 6] and b.flatten().tolist() == [1, 3, 5, 7]
+
+
+@pytest.mark.parametrize('choice', CHOICES)
+def test_choice_block_shapes_and_structure(choice):
+    x = torch.randn(2, 16, 8, 8)
+    down = ShuffleChoiceBlock(choice, 16, 40, stride=2)
+    assert down(x).shape == (2, 40, 4, 4)
+    assert down.proj is not None  # projection branch: dw kxk conv + 1x1 conv
+    k = 3 if choice.startswith('xception') else int(choice[-1])
+    assert down.proj[0].kernel_size == (k, k) and down.proj[0].stride == (2, 2)
+    same = ShuffleChoiceBlock(choice, 16, 16, stride=1).eval()
+    assert same.proj is None
+    # channel split: the even channels pass through unchanged (before the concat)
+    assert torch.equal(same(x)[:, :8], x[:, 0::2])
+    dws = [m for m in same.branch.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1]
+    assert [m.kernel_size[0] for m in dws] == ([3, 3, 3] if choice.startswith('xception') else [k])
+
+
+@pytest.mark.parametrize('space', [TINY20, TINY40])
+def test_supernet_outputs_c2_to_c5(space):
+    net = MODELS.build(dict(type='DetNASShuffleNet', seed=0, **space))
+    assert len(net.layers) == sum(space['stage_repeats'])
+    assert all(set(layer.keys()) == set(CHOICES) for layer in net.layers)
+    outs = net(torch.randn(1, 3, 64, 64))
+    chs = space['stage_out_channels'][1:5]
+    assert [tuple(o.shape) for o in outs] == [(1, c, 64 // s, 64 // s)
+                                              for c, s in zip(chs, (4, 8, 16, 32))]
+    assert net.out_channels == chs
+
+
+def test_single_path_sampling_and_choice_api():
+    net = DetNASShuffleNet(seed=1, **TINY20)
+    x = torch.randn(2, 3, 32, 32)
+    paths = []
+    for _ in range(5):
+        net(x)
+        paths.append(net.get_choice())
+    assert len({tuple(p) for p in paths}) == 5  # a new uniform path every training forward
+    assert all(len(p) == 20 and set(p) <= set(CHOICES) for p in paths)
+    net.set_choice([3] * 20)  # official indices are accepted
+    assert net.get_choice() == ['xception_3x3'] * 20
+    net.eval()
+    net(x)
+    assert net.get_choice() == ['xception_3x3'] * 20  # eval keeps the current path
+    net.train()
+    net.sample_per_forward = False  # path set from outside (e.g. broadcast by a hook)
+    net.set_choice(paths[0])
+    net(x)
+    assert net.get_choice() == paths[0]
+    # only the chosen candidate of each position takes part in the forward
+    net.zero_grad()
+    sum(o.sum() for o in net(x)).backward()
+    for layer, c in zip(net.layers, paths[0]):
+        for name, block in layer.items():
+            has_grad = any(p.grad is not None for p in block.parameters())
+            assert has_grad == (name == c)
+
+
+@pytest.mark.parametrize('space', [TINY20, TINY40])
+def test_export_fixed_backbone_equal_outputs(space):
+    net = DetNASShuffleNet(seed=0, **space)
+    _randomize_bn(net)
+    rng = random.Random(3)
+    genotype = [rng.choice(CHOICES) for _ in range(sum(space['stage_repeats']))]
+    fixed = MODELS.build(net.fixed_config(genotype))
+    assert isinstance(fixed, DetNASShuffleNetFixed)
+    fixed.load_state_dict(net.export_state_dict(genotype), strict=True)
+    net.set_choice(genotype)
+    net.eval(), fixed.eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        for a, b in zip(net(x), fixed(x)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    # a detector checkpoint ('backbone.' prefix) slices the same way, other keys kept
+    sd = {'backbone.' + k: v for k, v in net.state_dict().items()}
+    sd['neck.w'] = torch.ones(1)
+    sliced = slice_supernet_state_dict(sd, genotype, prefix='backbone.')
+    assert 'neck.w' in sliced
+    assert {k[len('backbone.'):] for k in sliced if k != 'neck.w'} == set(fixed.state_dict())
+
+
+def test_invalid_genotypes_name_the_block(tmp_path):
+    good = ['shuffle_3x3'] * 20
+    with pytest.raises(GenotypeError, match='19 blocks'):
+        DetNASShuffleNetFixed(good[:19], **TINY20)
+    bad = list(good)
+    bad[7] = 'shuffle_9x9'
+    with pytest.raises(GenotypeError, match='block 7'):
+        DetNASShuffleNetFixed(bad, **TINY20)
+    with pytest.raises(GenotypeError, match='block 3'):
+        DetNASShuffleNet(**TINY20).set_choice([0, 1, 2, 4] + [0] * 16)
+    path = tmp_path / 'g.yaml'
+    path.write_text('stage_repeats: [4, 4, 8, 4]\nstage_out_channels: [8, 16, 32, 64, 128, 128]\n'
+                    'genotype: [' + ', '.join(['shuffle_3x3'] * 12 + ['conv_3x3'] * 8) + ']\n')
+    with pytest.raises(GenotypeError, match='block 12'):
+        MODELS.build(dict(type='DetNASShuffleNetFixed', genotype=str(path)))
+
+
+def test_genotype_yaml_round_trip(tmp_path):
+    rng = random.Random(0)
+    genotype = [rng.choice(CHOICES) for _ in range(40)]
+    path = tmp_path / 'best_genotype.yaml'
+    dump_genotype(str(path), genotype, name='toy', **TINY40)
+    data = load_genotype(str(path))
+    assert data['genotype'] == genotype and data['name'] == 'toy'
+    fixed = MODELS.build(dict(type='DetNASShuffleNetFixed', genotype=str(path)))
+    assert fixed.genotype == genotype and fixed.stage_repeats == [8, 8, 16, 8]
+    assert len(fixed.eval()(torch.randn(1, 3, 32, 32))) == 4
