@@ -90,11 +90,11 @@ def measure(config_path, scope, hw):
     return info['params'] / 1e6, info['flops'] / 1e9
 
 
-def read_ap(work_dir_root, config_path):
-    """The newest ``coco/bbox_mAP`` (in %) a run of ``config_path`` wrote, and where from."""
-    name = osp.splitext(osp.basename(config_path))[0]
+def read_coco_metrics(work_dir):
+    """The newest record holding ``coco/bbox_mAP`` in any json under ``work_dir`` (mmengine's
+    validation scalars or ``mim test``'s json) and its file; ``(None, None)`` if there is none."""
     found = []
-    for path in glob.glob(osp.join(work_dir_root, name, '**', '*.json'), recursive=True):
+    for path in glob.glob(osp.join(work_dir, '**', '*.json'), recursive=True):
         with open(path) as f:
             lines = f.read().splitlines()
         for line in reversed(lines):
@@ -103,12 +103,19 @@ def read_ap(work_dir_root, config_path):
             except json.JSONDecodeError:
                 continue
             if isinstance(rec, dict) and AP_KEY in rec:
-                found.append((osp.getmtime(path), path, 100 * rec[AP_KEY]))
+                found.append((osp.getmtime(path), path, rec))
                 break
     if not found:
         return None, None
-    _, path, ap = max(found)  # newest file; timestamped names break ties
-    return ap, path
+    _, path, rec = max(found, key=lambda f: f[:2])  # newest; timestamped names break ties
+    return rec, path
+
+
+def read_ap(work_dir_root, config_path):
+    """The newest ``coco/bbox_mAP`` (in %) a run of ``config_path`` wrote, and where from."""
+    name = osp.splitext(osp.basename(config_path))[0]
+    rec, path = read_coco_metrics(osp.join(work_dir_root, name))
+    return (None, None) if rec is None else (100 * rec[AP_KEY], path)
 
 
 def load_rows(projects_dir):

@@ -3,8 +3,6 @@
 Also the checkpoint fixes of torch>=2.6 (``weights_only=True`` by default): a saved checkpoint is
 tested, an interrupted run resumes with ``--resume``, and ``load_from`` starts a new run.
 """
-import glob
-import json
 import os
 import signal
 import subprocess
@@ -13,22 +11,12 @@ import time
 
 import pytest
 
+import paper_report
 from conftest import REPO, run_cli
 
 CONFIG = 'configs/toy/retinanet_r18-w16_fpn_1xb8-12e_toy.py'
 # An untrained detector scores 0.0; the 12-epoch toy run measured 0.47-0.49 (README, "make demo").
 MAP_FLOOR = 0.25
-
-
-def _metrics(work_dir):
-    """The last line with COCO metrics in any json under ``work_dir``."""
-    for path in sorted(glob.glob(f'{work_dir}/**/*.json', recursive=True)):
-        with open(path) as f:
-            for line in reversed(f.read().splitlines()):
-                rec = json.loads(line)
-                if 'coco/bbox_mAP' in rec:
-                    return rec
-    return None
 
 
 @pytest.fixture(scope='module')
@@ -45,7 +33,7 @@ def test_mim_train_then_mim_test_reports_coco_map(trained, tmp_path):
         ['mim', 'test', 'mmdet', CONFIG, '--checkpoint',
          str(ckpt), '--work-dir',
          str(tmp_path)])
-    rec = _metrics(tmp_path)
+    rec, _ = paper_report.read_coco_metrics(str(tmp_path))
     assert rec is not None, res.stdout[-3000:]
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_s', 'coco/bbox_mAP_l'):
         assert key in rec
