@@ -6,7 +6,9 @@ are measured, not copied:
 * params and FLOPs come from ``mmengine.analysis.get_model_complexity_info`` on the model built
   from the row's ``Config``, counted over the row's ``FLOPs Scope`` (``whole detector`` or
   ``backbone ...``) at its ``FLOPs Input`` (HxW), as the paper counted. MMEngine counts one
-  multiply-add as one FLOP, the convention of the papers' "FLOPs";
+  multiply-add as one FLOP, the convention of the papers' "FLOPs". A row whose paper counted a
+  network other than the detector (DetNAS: the backbone with its ImageNet head) names that
+  network's config in ``Metadata: Complexity Config``; its whole ``model`` is counted then;
 * box AP is read from the newest COCO metric a run of that config left under
   ``<work-dir-root>/<config name>/`` (``mim train``'s validation scalars or ``mim test``'s json).
 
@@ -71,7 +73,8 @@ class _TensorMode(torch.nn.Module):
 
 
 def measure(config_path, scope, hw):
-    """Params (M) and FLOPs (G) of the model of ``config_path`` over ``scope`` at ``hw``."""
+    """Params (M) and FLOPs (G) of the model of ``config_path`` over ``scope`` at ``hw``
+    (``scope`` starting with ``backbone``: ``model.backbone``; else the whole ``model``)."""
     from mmdet.registry import MODELS
     from mmengine.analysis import get_model_complexity_info
     from mmengine.config import Config
@@ -133,6 +136,7 @@ def load_rows(projects_dir):
                     name=m['Name'],
                     config=m.get('Config'),
                     scope=md.get('FLOPs Scope', 'whole detector'),
+                    complexity_config=md.get('Complexity Config'),
                     size=md.get('FLOPs Input'),
                     paper_params=md.get('Params (M)'),
                     paper_flops=md.get('FLOPs (G)'),
@@ -153,8 +157,13 @@ def fill_ours(rows, work_dir_root, measure_models=True):
         hw = parse_size(row['size'])
         if measure_models and hw:
             t = time.time()
-            row['params'], row['flops'] = measure(row['config'], row['scope'], hw)
-            notes.append(f'mmengine, {row["scope"]} at {hw[0]}x{hw[1]} ({time.time() - t:.0f}s)')
+            if row['complexity_config']:
+                row['params'], row['flops'] = measure(row['complexity_config'], 'model', hw)
+                counted = f'model of `{row["complexity_config"]}`'
+            else:
+                row['params'], row['flops'] = measure(row['config'], row['scope'], hw)
+                counted = row['scope']
+            notes.append(f'mmengine, {counted} at {hw[0]}x{hw[1]} ({time.time() - t:.0f}s)')
         elif not hw:
             notes.append(f'no input size to count at ({row["size"]})')
         row['ap'], ap_path = read_ap(work_dir_root, row['config'])

@@ -90,6 +90,22 @@ def test_every_project_metafile_is_read(repo):
         assert r['paper_ap'] is not None and r['source'], r
         if r['config']:
             assert (repo / r['config']).exists(), r['config']
+        if r['complexity_config']:
+            assert (repo / r['complexity_config']).exists(), r['complexity_config']
+
+
+def test_complexity_config_counts_another_network(tmp_path):
+    # DetNAS counts the backbone with its ImageNet head (the classifier config), not the detector
+    row = _model('DetNAS-300M', 'projects/detnas/configs/'
+                 'faster-rcnn_detnas-coco-fpn-300m_fpn-4conv1fc_syncbn_8xb2-90k_coco.py',
+                 'backbone with ImageNet head', '224x224', 3.5, 0.3, 36.4)
+    row['Metadata']['Complexity Config'] = (
+        'projects/detnas/configs/detnas_subnet_8xb128-300k_imagenet.py')
+    rows = paper_report.fill_ours(
+        paper_report.load_rows(str(_metafile(tmp_path, [row]))), str(tmp_path / 'none'))
+    assert rows[0]['params'] == pytest.approx(3.533, abs=1e-3)  # tools/complexity.py: 3.53M
+    assert rows[0]['flops'] == pytest.approx(0.330, abs=2e-3)  # with BN, mmengine: 330M
+    assert 'detnas_subnet_8xb128-300k_imagenet.py' in rows[0]['ours_source']
 
 
 def test_read_ap_takes_the_newest_run(tmp_path):

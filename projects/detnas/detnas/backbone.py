@@ -112,6 +112,13 @@ class DetNASShuffleNet(_DetNASBase):
         out_indices (tuple[int]): stages returned (0-3 = C2-C5).
         norm_cfg (dict): norm config; the paper's detectors use SyncBN.
         sample_per_forward (bool): resample the path at every training forward.
+        flops_bins (tuple, optional): ``(low, high, step)`` in MFLOPs (backbone at 224x224, see
+            :mod:`.flops`): draw a FLOPs bin uniformly, then uniform paths until one falls in it
+            (at most ``flops_bins_tries``; else the last draw). This is the official ImageNet
+            supernet sampler (``Supernet-ImageNet/train.py``, ``get_uniform_sample_cand``,
+            bins 290-360 step 10 for 300M); None = plain uniform sampling (official COCO
+            fine-tuning, ``maskrcnn_benchmark/engine/trainer.py``).
+        flops_bins_tries (int): draws per bin before giving up (official ``timeout=500``).
         seed (int, optional): seed of the backbone's own path sampler.
     """
 
@@ -122,10 +129,21 @@ class DetNASShuffleNet(_DetNASBase):
                  norm_cfg=dict(type='BN'),
                  norm_eval=False,
                  sample_per_forward=True,
+                 flops_bins=None,
+                 flops_bins_tries=500,
                  seed=None,
                  init_cfg=None):
         super().__init__(stage_repeats, stage_out_channels, out_indices, norm_cfg, norm_eval,
                          init_cfg)
+        if flops_bins is not None:
+            low, high, step = flops_bins
+            if not 0 < step <= high - low:
+                raise ValueError(f'flops_bins must be (low, high, step) with 0 < step <= '
+                                 f'high - low, got {flops_bins}')
+            self._bins = [(b * 1e6, (b + step) * 1e6) for b in range(low, high, step)]
+        else:
+            self._bins = None
+        self.flops_bins_tries = flops_bins_tries
         self.layers = nn.ModuleList(
             nn.ModuleDict({c: self._make_block(i, c)
                            for c in CHOICES}) for i in range(self.num_blocks))
@@ -135,9 +153,20 @@ class DetNASShuffleNet(_DetNASBase):
         self.sample_choice()
 
     # --- path handling -------------------------------------------------------------------------
+    def _uniform_path(self):
+        return [self._rng.choice(CHOICES) for _ in range(self.num_blocks)]
+
     def sample_choice(self):
-        """Draw a uniform random path, make it current and return it (list of names)."""
-        self._choice = [self._rng.choice(CHOICES) for _ in range(self.num_blocks)]
+        """Draw a random path (uniform, or FLOPs-bin uniform with ``flops_bins``), make it
+        current and return it (list of names)."""
+        path = self._uniform_path()
+        if self._bins is not None:
+            low, high = self._rng.choice(self._bins)
+            for _ in range(self.flops_bins_tries - 1):
+                if low <= self.genotype_flops(path) <= high:
+                    break
+                path = self._uniform_path()
+        self._choice = path
         return list(self._choice)
 
     def set_choice(self, choice):
@@ -243,14 +272,15 @@ class DetNASShuffleNetFixed(_DetNASBase):
 
 class DetNASImageNetHead(nn.Module):
     """The paper's ImageNet head: 1x1 conv-BN-ReLU to ``last`` channels (conv with bias),
-    dropout 0.2, global average pooling, FC (official ``Supernet-ImageNet/detnasnet.py``)."""
+    channel dropout (Dropout2d) 0.2, global average pooling, FC (official
+    ``Supernet-ImageNet/detnasnet.py``)."""
 
     def __init__(self, in_channels, last_channels, num_classes=1000, dropout=0.2):
         super().__init__()
         self.last_conv = nn.Sequential(
             nn.Conv2d(in_channels, last_channels, 1, bias=True), nn.BatchNorm2d(last_channels),
             nn.ReLU(inplace=True))
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = nn.Dropout2d(dropout)  # channel dropout, as the official head
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(last_channels, num_classes)
 

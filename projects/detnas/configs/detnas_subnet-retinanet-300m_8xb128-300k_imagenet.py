@@ -1,0 +1,6 @@
+# ImageNet training of the published DetNAS-COCO-RetinaNet-300M backbone (the recipe of
+# detnas_subnet_8xb128-300k_imagenet.py); its COCO retrain config reads
+# work_dirs/detnas_subnet-retinanet-300m_8xb128-300k_imagenet/iter_300000.pth.
+#   mim train mmdet projects/detnas/configs/detnas_subnet-retinanet-300m_8xb128-300k_imagenet.py --launcher pytorch --gpus 8
+_base_ = ['./detnas_subnet_8xb128-300k_imagenet.py']
+model = dict(backbone=dict(genotype='detnas_coco_retinanet_300m'))
