@@ -30,7 +30,7 @@ def test_supernet_search_export_retrain_eval(tmp_path, toy_coco):
     assert best['score'] == max(r['score'] for r in history) and best['score'] > 0
     # the exported subnet is the best path's weights, keyed for the fixed backbone
     ckpt = torch.load(work / 'search' / 'best_subnet.pth', map_location='cpu')
-    assert ckpt['meta']['genotype'] == best['genotype']
+    assert ckpt['meta']['genotype'] == best['genotype'] and ckpt['meta']['bn_stats'] == 'as scored'
     assert 'backbone.layers.0.proj.0.weight' in ckpt['state_dict']
     assert not any('shuffle_3x3' in k for k in ckpt['state_dict'])
     # ... and scores what the search measured: the fixed detector with the sliced weights (BN

@@ -20,8 +20,9 @@ on the whole search split. Files in ``work_dir`` (written by rank 0):
   ``--resume`` continues after a kill without losing any scored candidate (mmdet's ``train.py``
   drops ``load_from`` under ``--resume``; the loop reloads the checkpoint named here);
 * ``best_genotype.yaml``: the best candidate with its widths, the input of a retrain config;
-* ``best_subnet.pth``: the detector with the best path sliced out of the supernet (its BN
-  recalibrated), loadable by ``load_from`` or as backbone init with ``prefix='backbone.'``;
+* ``best_subnet.pth``: the detector with the best path sliced out of the supernet, with the BN
+  statistics it was scored with, loadable by ``load_from`` or as backbone init with
+  ``prefix='backbone.'``;
 * ``search_progress.png``: score of every candidate per generation.
 """
 import copy
@@ -160,6 +161,7 @@ class DetNASSearchLoop(BaseLoop):
         self._model = None
         self._search_loader = None
         self._metric = None
+        self._kept_bn = None  # (cand, score, BN buffers) of this rank's best scored candidate
 
     # The runner and its hooks read these counters; one generation counts as one iteration.
     _epoch = 0
@@ -231,11 +233,22 @@ class DetNASSearchLoop(BaseLoop):
             for data in loader:
                 samples = [s.to_dict() for s in model.val_step(data)]  # as Evaluator.process
                 metric.process(data_batch=data, data_samples=samples)
+        if len(metric.results) != len(loader.dataset):  # e.g. a sampler that shards by rank
+            raise RuntimeError(f'scored {len(metric.results)} of the {len(loader.dataset)} '
+                               'search images; every rank must see the whole split')
         # compute on this rank only: ranks score different candidates
         metrics = metric.compute_metrics(metric.results)
         metric.results.clear()
         prefix = f'{metric.prefix}/' if metric.prefix else ''
-        return float(metrics.get(self.score_key[len(prefix):], 0.0) or 0.0)
+        value = float(metrics.get(self.score_key[len(prefix):], 0.0) or 0.0)
+        if self._kept_bn is None or value > self._kept_bn[1]:
+            buffers = {
+                n: b.detach().cpu().clone()
+                for n, b in model.named_buffers()
+                if n.endswith(('running_mean', 'running_var', 'num_batches_tracked'))
+            }
+            self._kept_bn = (tuple(cand), value, buffers)
+        return value
 
     # ------------------------------------------------------------------ state
     def _load(self):
@@ -333,23 +346,42 @@ class DetNASSearchLoop(BaseLoop):
         plt.close(fig)
 
     def _export(self, history):
-        """Recalibrate BN for the best path and save the detector sliced to it."""
+        """Save the detector sliced to the best path, with the BN statistics it was scored with
+        (kept by the rank that scored it); recalibrated only if they are gone (e.g. the best was
+        scored before a resume)."""
         from .backbone import slice_supernet_state_dict
         best = max(history, key=lambda r: r['score'])
         cand = tuple(CHOICES.index(c) for c in best['genotype'])
-        model = self._set_path(cand)
+        kept = self._kept_bn[2] if self._kept_bn and self._kept_bn[0] == cand else None
+        if get_world_size() > 1:
+            box = [kept]
+            broadcast_object_list(box, src=best.get('rank', 0))
+            kept = box[0]
+        if kept is None:
+            model = self._set_path(cand)
+            bn_stats = 'recalibrated at export'
+        else:
+            model = self._detector()
+            self.supernet.set_choice(list(cand))
+            model.load_state_dict(kept, strict=False)
+            model.eval()
+            bn_stats = 'as scored'
         if get_rank() != 0:
             return
         prefix = next(n for n, m in model.named_modules() if m is self.supernet) + '.'
         state = slice_supernet_state_dict(model.state_dict(), best['genotype'], prefix=prefix)
+        meta = dict(
+            genotype=best['genotype'],
+            score=best['score'],
+            bn_stats=bn_stats,
+            **self._genotype_info())
         torch.save(
-            dict(
-                meta=dict(genotype=best['genotype'], score=best['score'], **self._genotype_info()),
-                state_dict={
-                    k: v.cpu()
-                    for k, v in state.items()
-                }), self.subnet_path)
-        self.runner.logger.info(f'DetNAS search: best path sliced to {self.subnet_path}')
+            dict(meta=meta, state_dict={
+                k: v.cpu()
+                for k, v in state.items()
+            }), self.subnet_path)
+        self.runner.logger.info(f'DetNAS search: best path sliced to {self.subnet_path} '
+                                f'(BN statistics {bn_stats})')
 
     # -------------------------------------------------------------------- run
     def _evaluate(self, population, scores, history, generation, budget):
