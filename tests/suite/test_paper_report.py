@@ -96,9 +96,10 @@ def test_every_project_metafile_is_read(repo):
 
 def test_complexity_config_counts_another_network(tmp_path):
     # DetNAS counts the backbone with its ImageNet head (the classifier config), not the detector
-    row = _model('DetNAS-300M', 'projects/detnas/configs/'
-                 'faster-rcnn_detnas-coco-fpn-300m_fpn-4conv1fc_syncbn_8xb2-90k_coco.py',
-                 'backbone with ImageNet head', '224x224', 3.5, 0.3, 36.4)
+    row = _model(
+        'DetNAS-300M', 'projects/detnas/configs/'
+        'faster-rcnn_detnas-coco-fpn-300m_fpn-4conv1fc_syncbn_8xb2-90k_coco.py',
+        'backbone with ImageNet head', '224x224', 3.5, 0.3, 36.4)
     row['Metadata']['Complexity Config'] = (
         'projects/detnas/configs/detnas_subnet_8xb128-300k_imagenet.py')
     rows = paper_report.fill_ours(
