@@ -2,7 +2,8 @@
 # NAS-FPN toy cycle on CPU: controller search on the toy proxy -> export best_genotype.yaml ->
 # retrain the toy NAS-FPN RetinaNet with it, unchanged -> COCO bbox eval on the toy val split.
 # Usage (from anywhere): projects/nas_fpn/demo.sh WORK_DIR
-# Writes WORK_DIR/search/{search_history.jsonl,best_genotype.yaml,search_progress.png},
+# Writes WORK_DIR/search/{search_history.jsonl,samples.jsonl,best_genotype.yaml,
+#   search_progress.png},
 # WORK_DIR/retrain/ and WORK_DIR/demo_summary.json = {"ap": <toy val bbox mAP in percent>}.
 set -euo pipefail
 WORK=$(realpath -m "${1:?usage: projects/nas_fpn/demo.sh WORK_DIR}")

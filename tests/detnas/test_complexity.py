@@ -68,3 +68,54 @@ def test_published_architecture_params_and_flops(name):
     narrow = dict(data, stage_out_channels=data['stage_out_channels'][:5] + [1024])
     params_1024, _ = mmengine_count(DetNASClassifier(narrow))
     assert params_1024 / 1e6 == pytest.approx(paper_params, rel=0.05)
+
+
+def test_official_count_of_the_search_constraints():
+    """The search limit and the ImageNet bins count as the official code: conv (+ FC) only."""
+    table = get_flops_table(**SPACE_300M, count_bn=False)
+    rng = random.Random(0)
+    genotype = [rng.choice(CHOICES) for _ in range(20)]
+    fixed = DetNASShuffleNetFixed(genotype, **SPACE_300M).eval()
+    flops, _ = count_module_flops(fixed, torch.zeros(1, 3, 224, 224), count_bn=False)
+    assert table.flops(genotype) == flops
+    classifier = DetNASClassifier(genotype, **SPACE_300M).eval()
+    flops, _ = count_module_flops(classifier, torch.zeros(1, 3, 224, 224), count_bn=False)
+    assert table.flops(genotype, with_head=True) == flops
+    assert table.flops(genotype) < get_flops_table(**SPACE_300M).flops(genotype)
+
+
+@pytest.mark.parametrize(
+    'config', ['detnas_search_faster-rcnn-300m_coco.py', 'detnas_search_retinanet-300m_coco.py'])
+def test_paper_search_limit_admits_the_published_300m_paths(config):
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+
+    from projects.detnas.detnas.search_loop import DetNASSearchLoop
+    cfg = Config.fromfile('projects/detnas/configs/' + config)
+    net = DetNASShuffleNet(**SPACE_300M)
+    loop = SimpleNamespace(
+        supernet=net,
+        flops_input_size=cfg.train_cfg.flops_input_size,
+        flops_limit=cfg.train_cfg.flops_limit)
+    loop.flops = lambda cand: DetNASSearchLoop.flops(loop, cand)
+    for name, official_m in (('detnas_coco_fpn_300m', 288.08), ('detnas_coco_retinanet_300m',
+                                                                291.21)):
+        cand = [CHOICES.index(c) for c in load_genotype(name)['genotype']]
+        assert loop.flops(cand) / 1e6 == pytest.approx(official_m, abs=0.01)
+        assert DetNASSearchLoop._within_flops(loop, cand)
+    # with BN counted (mmengine) the published RetinaNet-300M path would be rejected
+    retina = load_genotype('detnas_coco_retinanet_300m')['genotype']
+    assert net.genotype_flops(retina) > cfg.train_cfg.flops_limit
+
+
+def test_imagenet_flops_bins_are_sampled_evenly():
+    """Official bins 290-360 (step 10) of the whole classifier: every bin is reachable and drawn
+    about equally often (1/7 each); counting the backbone alone or with BN starves the top bins."""
+    net = DetNASShuffleNet(**SPACE_300M, flops_bins=(290, 360, 10), seed=0)
+    counts = [0] * 7
+    for _ in range(700):
+        flops = net.genotype_flops(net.sample_choice(), with_head=True, count_bn=False) / 1e6
+        assert 290 <= flops <= 360
+        counts[int((flops - 290) // 10)] += 1
+    assert min(counts) >= 60 and max(counts) <= 140, counts

@@ -29,6 +29,8 @@ def _schedule(cfg, lr):
     assert cfg.train_dataloader.batch_size * 8 == 16  # 8 GPUs x 2 images
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == ('SGD', lr, 0.9, 1e-4)
+    # maskrcnn-benchmark SOLVER.BIAS_LR_FACTOR / WEIGHT_DECAY_BIAS
+    assert cfg.optim_wrapper.paramwise_cfg == dict(bias_lr_mult=2., bias_decay_mult=0.)
     steps = next(s for s in cfg.param_scheduler if s.type == 'MultiStepLR')
     assert steps.milestones == [60000, 80000] and steps.by_epoch is False
     assert cfg.model.data_preprocessor.mean == [0., 0., 0.]  # BGR 0-255, as ToBGRTensor
@@ -50,6 +52,8 @@ def test_supernet_finetune_configs(name, lr):
         assert head.type == 'Shared4Conv1FCBBoxHead' and head.norm_cfg.type == 'SyncBN'
         assert (head.conv_out_channels, head.fc_out_channels) == (256, 1024)
         assert cfg.model.neck.norm_cfg.type == 'SyncBN'
+    else:  # P6/P7 from P5 as the official LastLevelP6P7(256, 256)
+        assert cfg.model.neck.add_extra_convs == 'on_output'
     # the 5k search split is held out of the training annotations
     assert cfg.train_dataloader.dataset.ann_file.endswith('_detnas-train.json')
     assert cfg.search_dataloader.dataset.ann_file.endswith('_detnas-search.json')
@@ -85,6 +89,15 @@ def test_retrain_configs_build_the_published_detectors(name, genotype):
     model = MODELS.build(cfg.model)
     widths = load_genotype(genotype)['stage_out_channels']
     assert model.backbone.out_channels == widths[1:5] == list(cfg.model.neck.in_channels)
+    # conv biases train at 2x lr without weight decay, weights at 1x with 1e-4
+    from mmengine.optim import build_optim_wrapper
+    optim = build_optim_wrapper(model, cfg.optim_wrapper).optimizer
+    conv = model.bbox_head.retina_cls if 'retinanet' in name else model.rpn_head.rpn_cls
+    groups = {id(p): g for g in optim.param_groups for p in g['params']}
+    base = cfg.optim_wrapper.optimizer.lr
+    bias, weight = groups[id(conv.bias)], groups[id(conv.weight)]
+    assert (bias['lr'], bias['weight_decay']) == (2 * base, 0.)
+    assert (weight['lr'], weight['weight_decay']) == (base, 1e-4)
 
 
 def test_split_search_set_holds_out_images(tmp_path, toy_coco):

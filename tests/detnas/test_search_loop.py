@@ -20,7 +20,8 @@ TARGET = 'detnas_coco_retinanet_300m'
 def _synthetic_options():
     cfg = Config.fromfile(CFG)
     widths = cfg.model.backbone.stage_out_channels
-    limit = get_flops_table([4, 4, 8, 4], widths).flops(load_genotype(TARGET)['genotype'])
+    limit = get_flops_table([4, 4, 8, 4], widths,
+                            count_bn=False).flops(load_genotype(TARGET)['genotype'])
     return [
         'train_cfg.fitness.type=match', f'train_cfg.fitness.target={TARGET}',
         f'train_cfg.flops_limit={limit}', 'train_cfg.max_epochs=20', 'train_cfg.population_num=50',

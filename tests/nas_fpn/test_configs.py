@@ -40,3 +40,17 @@ def test_split_coco_train(tmp_path, toy_coco):
     ia, ib = {i['id'] for i in a['images']}, {i['id'] for i in b['images']}
     assert len(ib) == 32 and not ia & ib
     assert all(x['image_id'] in ib for x in b['annotations'])
+
+
+def test_from_scratch_config_keeps_the_tpu_recipe():
+    """tensorflow/tpu spinenet49_retinanet.yaml (rev. ff414a9): lr 0.28, warm-up from 0.0067
+    over 2000 steps, l2 4e-5, gradient_clip_norm 10, BN momentum 0.997 (PyTorch 0.003)."""
+    cfg = Config.fromfile(
+        'projects/nas_fpn/configs/retinanet_r50-scratch_nasfpn-tpu-7x256_8xb32-350e_coco-640.py')
+    opt = cfg.optim_wrapper
+    assert opt.optimizer.lr == 0.28 and opt.optimizer.weight_decay == 4e-5
+    assert opt.clip_grad.max_norm == 10.0
+    warmup = cfg.param_scheduler[0]
+    assert warmup.end == 2000 and abs(warmup.start_factor * 0.28 - 0.0067) < 1e-9
+    for part in ('backbone', 'neck', 'bbox_head'):
+        assert cfg.model[part].norm_cfg.momentum == 0.003

@@ -34,3 +34,20 @@ def test_ppo_controller_finds_the_known_best_and_beats_random():
     random_best = max(reward(space.random_actions(rng)) for _ in range(STEPS * BATCH))
     assert best >= 0.9, best
     assert best >= random_best + 0.2, (best, random_best)
+
+
+def test_equal_rewards_give_a_bounded_update():
+    """A batch of equal rewards away from the baseline (std 0) must not blow up the update:
+    with ``A = (r - b) / (std + 1e-8)`` the advantage was ~1e7 and Adam's state ~1e14."""
+    torch.manual_seed(0)
+    ppo = PPOTrainer(LSTMController(NASFPNSearchSpace()))
+    gen = torch.Generator().manual_seed(0)
+    actions, logp = ppo.sample(4, gen)
+    ppo.update(actions, logp, [0.1, 0.2, 0.3, 0.4])  # baseline 0.25
+    actions, logp = ppo.sample(4, gen)
+    stats = ppo.update(actions, logp, [0.9] * 4)
+    assert abs(stats['loss']) < 10  # old rule: -7.8e7
+    for state in ppo.optimizer.state.values():  # old rule: up to 2.9e12
+        assert torch.isfinite(state['exp_avg_sq']).all()
+        assert state['exp_avg_sq'].max() < 1e2
+    assert 0 < stats['advantage_max'] <= 2.0  # sqrt(batch)

@@ -1,9 +1,11 @@
-"""Genotype data: the published cell, round trips, errors that name the bad cell."""
+"""Genotype data: the published cell, round trips, errors that name the bad cell, the dedup
+key (equal exactly for genotypes that build the same network)."""
 import numpy as np
 import pytest
+import torch
 
-from projects.nas_fpn.nas_fpn import (GenotypeError, NASFPNSearchSpace, dump_genotype,
-                                      genotype_to_list, load_genotype)
+from projects.nas_fpn.nas_fpn import (GenotypeError, GenotypeNASFPN, NASFPNSearchSpace,
+                                      dump_genotype, genotype_key, genotype_to_list, load_genotype)
 
 PUBLISHED = 'projects/nas_fpn/genotypes/nasfpn_7cell.yaml'
 
@@ -39,6 +41,7 @@ def test_dump_load_round_trip(tmp_path):
     (0, [9, 'attention', [1, 3], False], 'outside'),
     (4, [4, 'attention', [7, 8], True], 'produced twice'),
     (1, [4, 'sum', [1, 5], True], 'outputs'),
+    (6, [6, 'attention', [9, 10], False], 'outputs'),
     (3, [4, 'sum', [6], True], 'two node indices'),
 ])
 def test_invalid_genotype_names_the_cell(idx, bad, msg):
@@ -61,3 +64,58 @@ def test_search_space_round_trip_and_masks():
         g = space.decode(acts)
         assert all(c.level != 3 for c in g[:2])  # no stride-8 intermediate cell
         assert sorted(c.level for c in g[2:]) == [3, 4, 5, 6, 7]
+
+
+FORMS = [
+    dict(),
+    dict(
+        attention_pool='max',
+        attention_gate_from='coarser',
+        lateral_bias=True,
+        extra_level_conv=False)
+]
+
+
+def _outputs(cells, form):
+    torch.manual_seed(0)
+    neck = GenotypeNASFPN([8, 16, 32], 8, cells, stack_times=2, **form).eval()
+    ins = [torch.randn(1, c, 32 // 2**i, 32 // 2**i) for i, c in enumerate((8, 16, 32))]
+    return neck, ins
+
+
+def _swapped(cells, idx):
+    out = [list(c) for c in cells]
+    for i in idx:
+        out[i][2] = out[i][2][::-1]
+    return out
+
+
+@pytest.mark.parametrize('form', FORMS)
+def test_mirrored_inputs_share_the_key_and_the_network(form):
+    """Swapping the inputs of sum cells and of attention cells between two levels gives the
+    same network, so the search must not train it twice."""
+    cells = genotype_to_list(load_genotype(PUBLISHED))
+    mirror = _swapped(cells, range(len(cells)))  # every cell: (1, 3) -> (3, 1), ...
+    assert load_genotype(mirror) != load_genotype(cells)  # other data ...
+    assert genotype_key(load_genotype(mirror)) == genotype_key(load_genotype(cells))  # one key
+    neck, ins = _outputs(cells, form)
+    twin, _ = _outputs(mirror, form)
+    twin.load_state_dict(neck.state_dict())
+    with torch.no_grad():
+        for a, b in zip(neck(ins), twin(ins)):
+            assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize('form', FORMS)
+def test_attention_between_same_level_inputs_keeps_its_order(form):
+    """Attention between two P4 nodes gates with a fixed input: swapping them changes the
+    network, so the key keeps the order."""
+    cells = genotype_to_list(load_genotype(PUBLISHED))
+    cells[1] = [4, 'attention', [1, 5], False]  # node 1 = P4, node 5 = cell 0 at level 4
+    swapped = _swapped(cells, [1])
+    assert genotype_key(load_genotype(swapped)) != genotype_key(load_genotype(cells))
+    neck, ins = _outputs(cells, form)
+    twin, _ = _outputs(swapped, form)
+    twin.load_state_dict(neck.state_dict())
+    with torch.no_grad():
+        assert not torch.allclose(neck(ins)[1], twin(ins)[1])

@@ -1,10 +1,14 @@
 """tools/benchmark.py: timings of two configs in one run, each in its own process, and the ratio."""
 import json
+import os.path as osp
+import re
+import subprocess
 
 import pytest
 
 import benchmark
 from conftest import run_cli
+from paper_report import resolve_config
 
 CONFIG = 'configs/toy/retinanet_r18-w16_fpn_1xb8-12e_toy.py'
 
@@ -35,3 +39,13 @@ def test_compare_two_configs_prints_ratio(tmp_path):
     # head 6,463,220 (as RetinaNet R-50). The toy model (width-16 R-18) is far smaller.
     assert second['params_m'] * 1e6 == pytest.approx(21_410_100, abs=1)
     assert first['params_m'] < 0.1 * second['params_m']
+
+
+def test_gpu_checks_script_names_existing_configs():
+    """tools/gpu_checks.sh (the one-call GPU checks): valid bash, every config it times exists."""
+    subprocess.run(['bash', '-n', 'tools/gpu_checks.sh'], check=True)
+    text = open('tools/gpu_checks.sh').read()
+    configs = re.findall(r'(projects/\S+\.py|mmdet::\S+\.py)', text)
+    assert len(configs) >= 6
+    for config in configs:
+        assert osp.exists(resolve_config(config)), config

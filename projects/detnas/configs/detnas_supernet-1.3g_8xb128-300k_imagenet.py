@@ -1,9 +1,10 @@
 # DetNAS step 1 for the 1.3G space (40 blocks [8, 8, 16, 8], widths of megvii-model/DetNAS
 # `detnasnet.py`), same recipe as the 300M supernet.
-# Sampling: the official `Supernet-ImageNet/train.py` keeps the 300M FLOPs bins (290-360 MFLOPs)
-# hard-coded for every space; no 40-block path of this space falls in them, so each draw times out
-# and keeps the last uniform path, i.e. the official sampling is uniform. We sample uniformly
-# (flops_bins=None) and skip the 500 futile draws.
+# Sampling: the official `Supernet-ImageNet/train.py` draws paths within the 300M FLOPs bins
+# (290-360 MFLOPs of the whole classifier) through `flops.get_cand_flops`, a per-op table of the
+# 20-block 300M space (the SinglePathOneShot `flops.py`; DetNAS's copy is not published), so it
+# has no entry for a 40-block path; the bins would also lie below every path of this space. We
+# sample uniformly (flops_bins=None).
 _base_ = ['./detnas_supernet-300m_8xb128-300k_imagenet.py']
 model = dict(
     backbone=dict(

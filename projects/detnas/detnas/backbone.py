@@ -112,9 +112,11 @@ class DetNASShuffleNet(_DetNASBase):
         out_indices (tuple[int]): stages returned (0-3 = C2-C5).
         norm_cfg (dict): norm config; the paper's detectors use SyncBN.
         sample_per_forward (bool): resample the path at every training forward.
-        flops_bins (tuple, optional): ``(low, high, step)`` in MFLOPs (backbone at 224x224, see
-            :mod:`.flops`): draw a FLOPs bin uniformly, then uniform paths until one falls in it
-            (at most ``flops_bins_tries``; else the last draw). This is the official ImageNet
+        flops_bins (tuple, optional): ``(low, high, step)`` in MFLOPs of the whole ImageNet
+            classifier at 224x224 counted as the official ``get_cand_flops`` (conv and FC only,
+            see :mod:`.flops`; 288-364M over the 300M space): draw a FLOPs bin uniformly, then
+            uniform paths until one falls in it (at most ``flops_bins_tries``; else the last
+            draw). This is the official ImageNet
             supernet sampler (``Supernet-ImageNet/train.py``, ``get_uniform_sample_cand``,
             bins 290-360 step 10 for 300M); None = plain uniform sampling (official COCO
             fine-tuning, ``maskrcnn_benchmark/engine/trainer.py``).
@@ -163,7 +165,7 @@ class DetNASShuffleNet(_DetNASBase):
         if self._bins is not None:
             low, high = self._rng.choice(self._bins)
             for _ in range(self.flops_bins_tries - 1):
-                if low <= self.genotype_flops(path) <= high:
+                if low <= self.genotype_flops(path, with_head=True, count_bn=False) <= high:
                     break
                 path = self._uniform_path()
         self._choice = path
@@ -200,11 +202,14 @@ class DetNASShuffleNet(_DetNASBase):
         :class:`DetNASShuffleNetFixed` (``layers.{i}.{choice}.*`` -> ``layers.{i}.*``)."""
         return slice_supernet_state_dict(self.state_dict(), genotype or self._choice)
 
-    def genotype_flops(self, genotype=None, input_size=224):
-        """Backbone FLOPs of ``genotype`` (default: current path) from the lookup table."""
+    def genotype_flops(self, genotype=None, input_size=224, with_head=False, count_bn=True):
+        """Backbone FLOPs of ``genotype`` (default: current path) from the lookup table;
+        ``with_head`` adds the ImageNet head, ``count_bn=False`` is the official count (conv and
+        FC only, see :mod:`.flops`)."""
         from .flops import get_flops_table
-        table = get_flops_table(self.stage_repeats, self.stage_out_channels, input_size)
-        return table.flops(self._choice if genotype is None else genotype)
+        table = get_flops_table(
+            self.stage_repeats, self.stage_out_channels, input_size, count_bn=count_bn)
+        return table.flops(self._choice if genotype is None else genotype, with_head)
 
 
 def slice_supernet_state_dict(state_dict, genotype, prefix=''):

@@ -6,8 +6,15 @@ Counting convention: mmengine's (``mmengine.analysis.get_model_complexity_info``
 handles): one multiply-add = one FLOP; a conv counts ``out.numel() * in/groups * kh * kw`` (bias
 not counted), BatchNorm in eval mode ``2 * numel`` (affine), Linear ``in * out``, adaptive average
 pooling ``in.numel()``, ReLU/concat/reshape nothing. The table is built once per
-``(stage_repeats, stage_out_channels, input_size)`` by running each candidate of each position once
-on the ``meta`` device (shapes only, no arithmetic), so building it costs milliseconds.
+``(stage_repeats, stage_out_channels, input_size, count_bn)`` by running each candidate of each
+position once on the ``meta`` device (shapes only, no arithmetic), so building it costs
+milliseconds.
+
+The official code counts differently, and the search space's constraints follow it
+(``count_bn=False``): convolutions and FC layers only, BatchNorm not counted. That is
+``maskrcnn_benchmark/utils/complexity.py`` (hooks on ``nn.Conv2d`` only) for the search's FLOPs
+limit, applied to the detection body, and ``get_cand_flops`` (conv + FC of the whole classifier)
+for the FLOPs bins of ImageNet supernet training (``Supernet-ImageNet/train.py``).
 """
 import functools
 
@@ -52,16 +59,24 @@ class FlopsTable:
         stem (int): FLOPs of the stem.
         blocks (list[dict]): ``blocks[i][choice]`` = FLOPs of candidate ``choice`` at position i.
         head (int): FLOPs of the ImageNet head (last 1x1 conv-BN, pooling, FC 1000).
+
+    ``count_bn=False`` gives the official code's count (conv and FC only, see module docstring).
     """
 
-    def __init__(self, stage_repeats, stage_out_channels, input_size=224, num_classes=1000):
+    def __init__(self,
+                 stage_repeats,
+                 stage_out_channels,
+                 input_size=224,
+                 num_classes=1000,
+                 count_bn=True):
         from .backbone import DetNASImageNetHead
         chs = normalize_channels(stage_out_channels)
         self.num_blocks = sum(stage_repeats)
         meta = torch.device('meta')
         stem = nn.Sequential(nn.Conv2d(3, chs[0], 3, 2, 1), nn.BatchNorm2d(chs[0])).to(meta)
         self.stem, x = count_module_flops(stem,
-                                          torch.empty(1, 3, input_size, input_size, device=meta))
+                                          torch.empty(1, 3, input_size, input_size, device=meta),
+                                          count_bn)
         self.blocks = []
         in_ch = chs[0]
         for s, reps in enumerate(stage_repeats):
@@ -70,12 +85,12 @@ class FlopsTable:
                 row = {}
                 for c in CHOICES:
                     block = ShuffleChoiceBlock(c, in_ch, out_ch, 2 if r == 0 else 1).to(meta)
-                    row[c], y = count_module_flops(block, x)
+                    row[c], y = count_module_flops(block, x, count_bn)
                 x = y
                 in_ch = out_ch
                 self.blocks.append(row)
         head = DetNASImageNetHead(in_ch, chs[5], num_classes).to(meta)
-        self.head, _ = count_module_flops(head, x)
+        self.head, _ = count_module_flops(head, x, count_bn)
 
     def flops(self, genotype, with_head=False):
         """Backbone FLOPs of ``genotype`` (stem + blocks; + ImageNet head if ``with_head``)."""
@@ -85,12 +100,16 @@ class FlopsTable:
 
 
 @functools.lru_cache(maxsize=16)
-def _table(stage_repeats, stage_out_channels, input_size, num_classes):
-    return FlopsTable(stage_repeats, stage_out_channels, input_size, num_classes)
+def _table(stage_repeats, stage_out_channels, input_size, num_classes, count_bn):
+    return FlopsTable(stage_repeats, stage_out_channels, input_size, num_classes, count_bn)
 
 
-def get_flops_table(stage_repeats, stage_out_channels, input_size=224, num_classes=1000):
+def get_flops_table(stage_repeats,
+                    stage_out_channels,
+                    input_size=224,
+                    num_classes=1000,
+                    count_bn=True):
     """The (cached) :class:`FlopsTable` of a search space."""
     return _table(
         tuple(stage_repeats), tuple(normalize_channels(stage_out_channels)), input_size,
-        num_classes)
+        num_classes, count_bn)

@@ -3,11 +3,11 @@ MMEngine loop (``train_cfg=dict(type='DetNASSearchLoop', ...)`` under ``mim trai
 
 Paper Sec. 3.3 / megvii-model/DetNAS ``distributed_arch_search/``: population 50, top 10
 parents, 20 mutations (p=0.1 per gene), 20 crossovers, 10 random, 20 generations, candidates
-above the backbone-FLOPs limit (1x3x224x224) rejected; every candidate inherits the supernet
-weights (``load_from`` = the COCO-fine-tuned supernet), gets its BN statistics reset and
-re-estimated on training batches (500 iterations), and is scored by COCO bbox AP on the search
-split held out of train (the reported val split is never used). The algorithm is in
-:mod:`.evolution`, the recalibration in :mod:`.bn_calibration`.
+above the backbone-FLOPs limit (1x3x224x224, conv multiply-adds as the official count)
+rejected; every candidate inherits the supernet weights (``load_from`` = the COCO-fine-tuned
+supernet), gets its BN statistics reset and re-estimated on training batches (500 iterations),
+and is scored by COCO bbox AP on the search split held out of train (the reported val split is
+never used). The algorithm is in :mod:`.evolution`, the recalibration in :mod:`.bn_calibration`.
 
 With ``--launcher pytorch`` each rank scores a different candidate (the official search spread
 candidates over GPUs through a message queue); SyncBN is turned into BN for this, BN
@@ -15,7 +15,7 @@ calibration reads each rank's shard of the training set, and every rank evaluate
 on the whole search split. Files in ``work_dir`` (written by rank 0):
 
 * ``search_history.jsonl``: one line per scored candidate (generation, genotype, score,
-  backbone FLOPs, wall time); a candidate is never scored twice;
+  backbone FLOPs as the limit counts them, wall time); a candidate is never scored twice;
 * ``search_state.json``: generation, population, random state and the supernet checkpoint, so
   ``--resume`` continues after a kill without losing any scored candidate (mmdet's ``train.py``
   drops ``load_from`` under ``--resume``; the loop reloads the checkpoint named here);
@@ -81,7 +81,9 @@ class DetNASSearchLoop(BaseLoop):
         population_num, select_num, mutation_num, crossover_num, mutation_prob: paper: 50, 10,
             20, 20, 0.1 (random fill = 50 - 20 - 20 = 10).
         flops_limit (float): backbone FLOPs limit at ``flops_input_size`` (paper: 300e6 for the
-            300M space); None = unconstrained.
+            300M space), counted as the official search (``distributed_arch_search/search.py``
+            ``legal``: conv multiply-adds of the detection body, BN not counted; see
+            :mod:`.flops`); None = unconstrained.
         flops_input_size (int): side of the square input the FLOPs are counted at (224).
         bn_calibration (dict): :func:`calibrate_bn` arguments ``num_iters`` (paper 500) and
             ``cumulative``.
@@ -185,8 +187,11 @@ class DetNASSearchLoop(BaseLoop):
 
     # ------------------------------------------------------------------- costs
     def flops(self, cand):
-        """Backbone FLOPs of ``cand`` at ``flops_input_size`` (lookup table)."""
-        return self.supernet.genotype_flops([CHOICES[i] for i in cand], self.flops_input_size)
+        """Backbone FLOPs of ``cand`` at ``flops_input_size``, the official search's count (conv
+        only, lookup table)."""
+        return self.supernet.genotype_flops([CHOICES[i] for i in cand],
+                                            self.flops_input_size,
+                                            count_bn=False)
 
     def _within_flops(self, cand):
         return self.flops_limit is None or self.flops(cand) <= self.flops_limit
@@ -251,15 +256,10 @@ class DetNASSearchLoop(BaseLoop):
         return value
 
     # ------------------------------------------------------------------ state
-    def _load(self):
-        """(generation, population, scores, history) from ``work_dir`` (fresh if not resuming)."""
-        history = []
-        if not self.resume:
-            if get_rank() == 0:
-                for p in (self.history_path, self.state_path):
-                    if osp.exists(p):
-                        os.remove(p)
-            return 0, None, history
+    def _read_work_dir(self):
+        """(state, history) as found in ``work_dir`` (rank 0 reads, and rewrites the history
+        without a line cut by a kill)."""
+        history, state = [], None
         if osp.exists(self.history_path):
             with open(self.history_path) as f:
                 for line in f:
@@ -267,13 +267,25 @@ class DetNASSearchLoop(BaseLoop):
                         history.append(json.loads(line))
                     except json.JSONDecodeError:  # a line cut by a kill
                         break
-            if get_rank() == 0:  # drop the cut line before appending
-                with open(self.history_path, 'w') as f:
-                    f.writelines(json.dumps(r) + '\n' for r in history)
-        state = None
+            with open(self.history_path, 'w') as f:
+                f.writelines(json.dumps(r) + '\n' for r in history)
         if osp.exists(self.state_path):
             with open(self.state_path) as f:
                 state = json.load(f)
+        return state, history
+
+    def _load(self):
+        """(generation, population, history) from ``work_dir`` (fresh if not resuming); rank 0
+        reads the files and shares them, so every rank resumes the same search."""
+        if not self.resume:
+            if get_rank() == 0:
+                for p in (self.history_path, self.state_path, self.best_path, self.subnet_path,
+                          osp.join(self.work_dir, 'search_progress.png')):
+                    if osp.exists(p):
+                        os.remove(p)
+            return 0, None, []
+        state, history = _from_rank0(self._read_work_dir() if get_rank() == 0 else None)
+        if state is not None:
             self.evolution.set_state(state['rng'])
             if self.supernet_weights is None and state.get('load_from'):
                 self.supernet_weights = state['load_from']
@@ -353,10 +365,8 @@ class DetNASSearchLoop(BaseLoop):
         best = max(history, key=lambda r: r['score'])
         cand = tuple(CHOICES.index(c) for c in best['genotype'])
         kept = self._kept_bn[2] if self._kept_bn and self._kept_bn[0] == cand else None
-        if get_world_size() > 1:
-            box = [kept]
-            broadcast_object_list(box, src=best.get('rank', 0))
-            kept = box[0]
+        if get_world_size() > 1:  # from the rank that scored it in this run, if any
+            kept = next((k for k in all_gather_object(kept) if k is not None), None)
         if kept is None:
             model = self._set_path(cand)
             bn_stats = 'recalibrated at export'

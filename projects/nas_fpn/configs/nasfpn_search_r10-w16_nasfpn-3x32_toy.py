@@ -3,7 +3,7 @@
 # held-out training images) shrunk for a CPU: ResNet-10 at width 16 from scratch, 160 px,
 # NAS-FPN 3@32, `proxy.max_iters` iterations per candidate, reward = bbox mAP on the toy
 # `search` split (held out of train; the reported `val` split is never used by the search).
-# Writes work_dir/{search_history.jsonl, best_genotype.yaml, search_progress.png}.
+# Writes work_dir/{search_history.jsonl, samples.jsonl, best_genotype.yaml, search_progress.png}.
 _base_ = ['./retinanet_r18-w16_nasfpn-3x64_1xb8-12e_toy.py']
 model = dict(
     backbone=dict(type='ProxyResNet', depth=10),

@@ -3,15 +3,23 @@
 # R50-NAS-FPN 640x640, 350 epochs, 140.6B FLOPs, 60.3M params, 42.4 box AP). Zoo settings:
 # batch 256, step LR decayed at the last 30 and 10 epochs (x0.1 at 320 and 340), scale
 # jitter [0.5, 2.0], square input (long side resized, short side padded), l2 regularisation.
-# Not in the zoo text (the 'config' link is empty), taken from SpineNet's from-scratch recipe
-# of the same codebase (SpineNet paper Sec. 4.1): lr 0.28 for batch 256, weight decay 4e-5,
-# cross-replica (Sync) BN. Neck in the paper form (max-pool attention on the coarser input).
+# Not in the zoo text (the 'config' link is empty), taken from the SpineNet-49 RetinaNet
+# from-scratch recipe of the same codebase (configs/spinenet/spinenet49_retinanet.yaml, rev.
+# ff414a9; SpineNet paper Sec. 4.1): lr 0.28 for batch 256, linear warm-up over 2000 steps
+# from warmup_learning_rate 0.0067, l2 weight decay 4e-5 on conv kernels only
+# (base_config.py REGULARIZATION_VAR_REGEX '.*(kernel|weight):0$'), gradient_clip_norm 10.0,
+# cross-replica BN with batch_norm_momentum 0.997 / epsilon 1e-3 (TF decay 0.997 = PyTorch
+# momentum 0.003; the SpineNet paper text says 0.99). Neck in the paper form (max-pool
+# attention on the coarser input).
 _base_ = ['./retinanet_r50_nasfpn-tpu-7x256_8xb8-crop1024-50e_coco.py']
 img = 640
+norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.003, eps=1e-3)  # TF 0.997, 1e-3
 model = dict(
     data_preprocessor=dict(batch_augments=[dict(type='BatchFixedSizePad', size=(img, img))]),
     # from scratch: no ImageNet weights, nothing frozen
-    backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None))
+    backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None, norm_cfg=norm_cfg),
+    neck=dict(norm_cfg=norm_cfg),
+    bbox_head=dict(norm_cfg=norm_cfg))
 backend_args = None
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
@@ -34,8 +42,9 @@ val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 max_epochs = 350
 train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+lr = 0.28
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=1000),
+    dict(type='LinearLR', start_factor=0.0067 / lr, by_epoch=False, begin=0, end=2000),
     dict(
         type='MultiStepLR',
         begin=0,
@@ -44,5 +53,8 @@ param_scheduler = [
         milestones=[320, 340],
         gamma=0.1)
 ]
-optim_wrapper = dict(optimizer=dict(lr=0.28, weight_decay=4e-5))
+optim_wrapper = dict(
+    optimizer=dict(lr=lr, weight_decay=4e-5),
+    paramwise_cfg=dict(norm_decay_mult=0, bias_decay_mult=0),
+    clip_grad=dict(max_norm=10.0, norm_type=2))
 auto_scale_lr = dict(enable=False, base_batch_size=256)

@@ -73,7 +73,10 @@ class PPOTrainer:
     ``update(actions, old_log_prob, rewards)`` runs ``epochs`` passes of
     ``-min(r * A, clip(r, 1 - eps, 1 + eps) * A) - entropy_weight * H`` with
     ``r = exp(log_prob - old_log_prob)`` and advantage ``A`` = reward minus an exponential
-    moving average baseline, divided by the batch's reward standard deviation.
+    moving average baseline, divided by the root mean square of these differences over the
+    batch. The RMS is at least the batch's reward std and at least ``|mean A|``, so
+    ``|A| <= sqrt(batch)`` always: a batch of equal rewards (e.g. a repeated genotype) gives
+    ``A = +-1`` or 0 instead of ``(r - baseline) / (0 + eps)``.
     """
 
     def __init__(self,
@@ -106,8 +109,8 @@ class PPOTrainer:
             self.baseline = mean
         adv = rewards - self.baseline
         self.baseline = self.baseline_decay * self.baseline + (1 - self.baseline_decay) * mean
-        if self.normalize_advantage and len(rewards) > 1:
-            adv = adv / (float(rewards.std()) + 1e-8)
+        if self.normalize_advantage:
+            adv = adv / (float(adv.pow(2).mean().sqrt()) + 1e-8)
         stats = {}
         for _ in range(self.epochs):
             _, logp, ent = self.controller(actions=actions)
@@ -118,7 +121,7 @@ class PPOTrainer:
             loss.backward()
             self.optimizer.step()
             stats = dict(loss=loss.item(), entropy=ent.mean().item())
-        stats.update(baseline=self.baseline, reward_mean=mean)
+        stats.update(baseline=self.baseline, reward_mean=mean, advantage_max=adv.abs().max().item())
         return stats
 
     def state_dict(self):

@@ -87,11 +87,14 @@ def validate_genotype(cells, min_level=3, max_level=7):
             raise GenotypeError(f'{where}: the two inputs must differ')
         specs.append(spec)
     flags = [s.is_output for s in specs]
-    if sum(flags) != num_inputs or not all(flags[-num_inputs:]):
-        first = next((i for i, f in enumerate(flags) if f and i < len(flags) - num_inputs), None)
-        name = f'merging cell {first}' if first is not None else 'the genotype'
-        raise GenotypeError(f'{name}: the last {num_inputs} merging cells (and only they) must '
-                            f'be outputs; is_output flags are {flags}')
+    if len(specs) < num_inputs:
+        raise GenotypeError(f'the genotype has {len(specs)} merging cells; the last '
+                            f'{num_inputs} must be the outputs P{min_level}..P{max_level}')
+    for idx, flag in enumerate(flags):
+        if flag != (idx >= len(flags) - num_inputs):
+            raise GenotypeError(f'merging cell {idx} {tuple(specs[idx])}: is_output must be '
+                                f'{not flag}; the last {num_inputs} merging cells (and only '
+                                f'they) are outputs; is_output flags are {flags}')
     out_levels = [s.level for s in specs[-num_inputs:]]
     if sorted(out_levels) != list(range(min_level, max_level + 1)):
         seen = set()
@@ -128,9 +131,22 @@ def genotype_to_list(cells):
              bool(c.is_output)] for c in cells]
 
 
-def genotype_key(cells):
-    """A hashable, canonical key (used to deduplicate sampled genotypes)."""
-    return tuple((c.level, c.op, tuple(c.inputs), c.is_output) for c in cells)
+def genotype_key(cells, min_level=3, max_level=7):
+    """A hashable key, equal for genotypes that build the same network (search dedup).
+
+    The input order of a merging cell only matters for global-pooling attention between two
+    nodes of the same level: sum is symmetric, and attention picks its gate by node level
+    (paper Fig. 4b, TPU ``global_attention``: the coarser input; mmcv: the finer), taking a
+    fixed input only on a tie (:func:`.ops.global_attention`). Other cells sort their inputs.
+    """
+    levels = list(range(min_level, max_level + 1)) + [c.level for c in cells]
+    key = []
+    for c in cells:
+        i0, i1 = c.inputs
+        if c.op == 'sum' or levels[i0] != levels[i1]:
+            i0, i1 = sorted((i0, i1))
+        key.append((c.level, c.op, (i0, i1), c.is_output))
+    return tuple(key)
 
 
 def dump_genotype(cells, path, **meta):

@@ -9,8 +9,12 @@ Run with ``mim train mmdet CONFIG`` where the config sets
 ``train_cfg=dict(type='NASFPNSearchLoop', ...)``; the config's ``model`` is the proxy detector
 (its ``neck.genotype`` is replaced by each sample). Files written into ``work_dir``:
 
-* ``search_history.jsonl``: one line per trained candidate (step, genotype, score, cost, wall
-  time); a genotype sampled again is not retrained, its score is reused (dedup);
+* ``search_history.jsonl``: one line per trained candidate (step, sample, seed, genotype,
+  score, cost, wall time); a genotype sampled again (same :func:`.genotype_key`, which also
+  matches mirrored inputs that build the same network) is not retrained, its score is reused;
+* ``samples.jsonl``: one line per sampled genotype (step, sample, genotype, the reward the
+  controller got, ``candidate`` = its line in ``search_history.jsonl``, ``duplicate_of`` =
+  the step/sample that trained it, null if trained here), i.e. every sampled architecture;
 * ``search_state.pth``: controller + PPO state, the step and its pending samples, so that
   ``--resume`` (or a rerun with ``resume=True``) continues after a kill without losing any
   finished candidate;
@@ -28,7 +32,7 @@ import torch
 from mmdet.registry import LOOPS, MODELS
 from mmengine.dist import get_world_size
 from mmengine.optim import build_optim_wrapper
-from mmengine.runner import BaseLoop
+from mmengine.runner import BaseLoop, set_random_seed
 
 from .controller import LSTMController, PPOTrainer
 from .genotype import dump_genotype, genotype_key, genotype_to_list, load_genotype
@@ -70,7 +74,8 @@ class NASFPNSearchLoop(BaseLoop):
         max_new_candidates (int, optional): stop this run after training that many new
             candidates (a time budget; rerun with ``--resume`` to continue).
         resume (bool, optional): continue from ``work_dir`` state; default: the runner's resume.
-        seed (int): controller sampling seed.
+        seed (int): controller sampling seed; candidate ``n`` (n-th sample of the search) is
+            trained with ``set_random_seed(seed + n)``.
     """
 
     def __init__(self,
@@ -98,6 +103,7 @@ class NASFPNSearchLoop(BaseLoop):
         num_outs = neck.get('num_outs', 5)
         self.space = NASFPNSearchSpace(num_cells, min_level, min_level + num_outs - 1,
                                        intermediate_levels)
+        self.seed = seed
         torch.manual_seed(seed)
         self.ppo = PPOTrainer(LSTMController(self.space, **controller), **ppo)
         self.generator = torch.Generator().manual_seed(seed)
@@ -119,6 +125,8 @@ class NASFPNSearchLoop(BaseLoop):
         self.resume = runner._resume if resume is None else resume
         self.work_dir = runner.work_dir
         self.history_path = osp.join(self.work_dir, 'search_history.jsonl')
+        self.samples_path = osp.join(self.work_dir, 'samples.jsonl')
+        self.plot_path = osp.join(self.work_dir, 'search_progress.png')
         self.state_path = osp.join(self.work_dir, 'search_state.pth')
         self.best_path = osp.join(self.work_dir, 'best_genotype.yaml')
         self._search_loader = None
@@ -160,38 +168,60 @@ class NASFPNSearchLoop(BaseLoop):
         torch.save(state, tmp)
         os.replace(tmp, self.state_path)
 
+    @staticmethod
+    def _read_jsonl(path):
+        """Records of a JSON-lines log; a last line cut by a kill is dropped from the file."""
+        records = []
+        if not osp.exists(path):
+            return records
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line:
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError:
+                        break
+        with open(path, 'w') as f:
+            f.writelines(json.dumps(r) + '\n' for r in records)
+        return records
+
     def _load(self):
-        """(next step, pending samples, #samples, history records) from ``work_dir``."""
-        history = []
+        """(next step, pending samples, #samples, history, samples log) from ``work_dir``."""
         if not self.resume:
-            for p in (self.history_path, self.state_path):
+            for p in (self.history_path, self.samples_path, self.state_path, self.best_path,
+                      self.plot_path):
                 if osp.exists(p):
                     os.remove(p)
-            return 0, None, 0, history
-        if osp.exists(self.history_path):
-            with open(self.history_path) as f:
-                for line in f:
-                    line = line.strip()
-                    if line:
-                        try:
-                            history.append(json.loads(line))
-                        except json.JSONDecodeError:  # a line cut by a kill
-                            break
-            with open(self.history_path, 'w') as f:  # drop a partial last line
-                f.writelines(json.dumps(r) + '\n' for r in history)
+            return 0, None, 0, [], []
+        history = self._read_jsonl(self.history_path)
+        samples = self._read_jsonl(self.samples_path)
         if not osp.exists(self.state_path):
-            return 0, None, 0, history
+            return 0, None, 0, history, samples
         state = torch.load(self.state_path, map_location='cpu', weights_only=True)
         self.ppo.load_state_dict(state['ppo'])
         self.generator.set_state(state['generator'])
         self.runner.logger.info(f'NAS-FPN search: resumed at step {state["step"]} with '
                                 f'{len(history)} trained candidates')
-        return state['step'], state['pending'], state['num_samples'], history
+        return state['step'], state['pending'], state['num_samples'], history, samples
 
     # ----------------------------------------------------------------- reward
-    def _proxy_score(self, genotype):
-        """Train the proxy detector with ``genotype`` and return its held-out AP."""
+    def _set_epoch(self, epoch):
+        """Reshuffle the proxy's training data each epoch (mmengine ``DistSamplerSeedHook``)."""
+        sampler = self.dataloader.sampler
+        if not hasattr(sampler, 'set_epoch'):
+            sampler = getattr(self.dataloader.batch_sampler, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(epoch)
+
+    def _proxy_score(self, genotype, seed):
+        """Train the proxy detector with ``genotype`` and return its held-out AP.
+
+        Every candidate sees the same data order (epoch ``e`` shuffled with the dataloader's
+        seed + ``e``); its weights are initialised with ``seed``.
+        """
         runner = self.runner
+        set_random_seed(seed)
         cfg = copy.deepcopy(runner.cfg.model)
         cfg.neck.genotype = genotype_to_list(genotype)
         model = MODELS.build(cfg)
@@ -204,8 +234,10 @@ class NASFPNSearchLoop(BaseLoop):
         warmup = self.proxy['warmup_iters']
         decay_at = int(self.proxy['lr_decay_at'] * max_iters)
         model.train()
-        it = 0
+        it = epoch = 0
         while it < max_iters:
+            self._set_epoch(epoch)
+            epoch += 1
             for data in self.dataloader:
                 factor = min(1.0, (it + 1) / warmup) if warmup else 1.0
                 if it >= decay_at:
@@ -228,10 +260,10 @@ class NASFPNSearchLoop(BaseLoop):
         metrics = self._evaluator.evaluate(len(self._search_loader.dataset))
         return float(metrics.get(self.score_key, 0.0) or 0.0)
 
-    def _score(self, actions, genotype):
+    def _score(self, actions, genotype, seed):
         if self._target is not None:
             return float(np.mean(np.asarray(actions) == np.asarray(self._target)))
-        return self._proxy_score(genotype)
+        return self._proxy_score(genotype, seed)
 
     # -------------------------------------------------------------- outputs
     def _write_best(self, history):
@@ -261,7 +293,7 @@ class NASFPNSearchLoop(BaseLoop):
         ax.set_title('NAS-FPN controller search')
         ax.legend(loc='lower right')
         fig.tight_layout()
-        fig.savefig(osp.join(self.work_dir, 'search_progress.png'), dpi=80)
+        fig.savefig(self.plot_path, dpi=80)
         plt.close(fig)
 
     # ------------------------------------------------------------------- run
@@ -270,8 +302,15 @@ class NASFPNSearchLoop(BaseLoop):
         if get_world_size() > 1:
             raise RuntimeError('NASFPNSearchLoop trains candidates one after another in one '
                                'process; launch it without --launcher pytorch')
-        step, pending, num_samples, history = self._load()
-        cache = {genotype_key(load_genotype(r['genotype'])): r['score'] for r in history}
+        step, pending, num_samples, history, samples = self._load()
+        space = self.space
+        levels = (space.min_level, space.max_level)
+        # genotype key -> index of its search_history.jsonl line
+        cache = {
+            genotype_key(load_genotype(r['genotype'], *levels), *levels): n
+            for n, r in enumerate(history)
+        }
+        logged = {(r['step'], r['sample']) for r in samples}
         new = 0
         while step < self.num_steps:
             if pending is None:
@@ -281,18 +320,20 @@ class NASFPNSearchLoop(BaseLoop):
                 self._save_state(step, pending, num_samples)
             rewards = []
             for k, actions in enumerate(pending['actions']):
-                genotype = self.space.decode(actions)
-                key = genotype_key(genotype)
+                genotype = space.decode(actions)
+                key = genotype_key(genotype, *levels)
                 if key not in cache:
                     if self.max_new_candidates is not None and new >= self.max_new_candidates:
                         logger.info('NAS-FPN search: max_new_candidates reached, stopping '
                                     '(rerun with --resume to continue)')
                         return self.runner.model
                     t0 = time.time()
-                    score = self._score(actions, genotype)
+                    seed = self.seed + step * self.samples_per_step + k
+                    score = self._score(actions, genotype, seed)
                     rec = dict(
                         step=step,
                         sample=k,
+                        seed=seed,
                         genotype=genotype_to_list(genotype),
                         score=score,
                         cost=neck_cost(genotype, self.runner.cfg.model.neck.out_channels,
@@ -302,17 +343,32 @@ class NASFPNSearchLoop(BaseLoop):
                     with open(self.history_path, 'a') as f:
                         f.write(json.dumps(rec) + '\n')
                     history.append(rec)
-                    cache[key] = score
+                    cache[key] = len(history) - 1
                     new += 1
                     self._write_best(history)
                     self._plot(history)
                     logger.info(f'NAS-FPN search: step {step} sample {k}: {self.score_key}='
                                 f'{score:.4f} ({rec["wall_time_s"]} s), {len(history)} unique '
                                 f'/ {num_samples} sampled')
-                rewards.append(cache[key])
+                first = history[cache[key]]
+                rewards.append(first['score'])
+                if (step, k) not in logged:
+                    trained_here = (first['step'], first['sample']) == (step, k)
+                    rec = dict(
+                        step=step,
+                        sample=k,
+                        genotype=genotype_to_list(genotype),
+                        score=first['score'],
+                        candidate=cache[key],
+                        duplicate_of=None if trained_here else dict(
+                            step=first['step'], sample=first['sample']))
+                    with open(self.samples_path, 'a') as f:
+                        f.write(json.dumps(rec) + '\n')
+                    logged.add((step, k))
             stats = self.ppo.update(pending['actions'], pending['log_prob'], rewards)
+            best = max(r['score'] for r in history)
             logger.info(f'NAS-FPN search: step {step} done, mean reward '
-                        f'{np.mean(rewards):.4f}, best {max(cache.values()):.4f}, {stats}')
+                        f'{np.mean(rewards):.4f}, best {best:.4f}, {stats}')
             step += 1
             self._iter = step
             pending = None

@@ -17,8 +17,12 @@ param_scheduler = [
         milestones=[60000, 80000],
         gamma=0.1)
 ]
+# maskrcnn-benchmark's SOLVER.BIAS_LR_FACTOR 2 and WEIGHT_DECAY_BIAS 0 (mmengine applies them to
+# conv/FC biases; BN biases keep lr x1 and weight decay, README: deviations).
 optim_wrapper = dict(
-    type='OptimWrapper', optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4))
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+    paramwise_cfg=dict(bias_lr_mult=2., bias_decay_mult=0.))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=10000))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -13,6 +13,8 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         norm_cfg=norm_cfg,
         sample_per_forward=False),  # DetNASPathHook: one path per step, same on all ranks
-    neck=dict(in_channels=[64, 160, 320, 640]))
+    # P6/P7 from the P5 output, as the official LastLevelP6P7(256, 256) of
+    # build_detnasnet_fpn_p3p7_backbone (mmdet's base uses C5)
+    neck=dict(in_channels=[64, 160, 320, 640], add_extra_convs='on_output'))
 custom_hooks = [dict(type='DetNASPathHook')]
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
