@@ -8,15 +8,19 @@ are measured, not copied:
   ``backbone ...``) at its ``FLOPs Input`` (HxW), as the paper counted. MMEngine counts one
   multiply-add as one FLOP, the convention of the papers' "FLOPs". A row whose paper counted a
   network other than the detector (DetNAS: the backbone with its ImageNet head) names that
-  network's config in ``Metadata: Complexity Config``; its whole ``model`` is counted then;
+  network's config in ``Metadata: Complexity Config``; its whole ``model`` is counted then. A row
+  whose paper counted the detector with other settings than the config trains with (SpineNet:
+  the TF head's 91 class outputs, mmdet's COCO has 80) names them in ``Metadata: Complexity
+  Options`` (``--cfg-options`` style, e.g. ``{model.bbox_head.num_classes: 91}``);
 * box AP is read from the newest COCO metric a run of that config left under
   ``<work-dir-root>/<config name>/`` (``mim train``'s validation scalars or ``mim test``'s json).
 
 It writes a markdown table and a PNG of AP against FLOPs that also shows EfficientDet-D0 as an
 outside reference point.
 
-    python tools/paper_report.py [--projects projects] [--work-dir-root work_dirs]
-                                 [--out work_dirs/paper_report] [--no-measure]
+    python tools/paper_report.py [--projects projects] [--only spinenet ...]
+                                 [--work-dir-root work_dirs] [--out work_dirs/paper_report]
+                                 [--no-measure]
 """
 import argparse
 import glob
@@ -72,15 +76,18 @@ class _TensorMode(torch.nn.Module):
         return self.detector(inputs, self.samples, mode='tensor')
 
 
-def measure(config_path, scope, hw):
+def measure(config_path, scope, hw, options=None):
     """Params (M) and FLOPs (G) of the model of ``config_path`` over ``scope`` at ``hw``
-    (``scope`` starting with ``backbone``: ``model.backbone``; else the whole ``model``)."""
+    (``scope`` starting with ``backbone``: ``model.backbone``; else the whole ``model``), with
+    ``options`` (dotted keys, as ``--cfg-options``) merged into the config first."""
     from mmdet.registry import MODELS
     from mmengine.analysis import get_model_complexity_info
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
     cfg = Config.fromfile(resolve_config(config_path))
+    if options:
+        cfg.merge_from_dict(dict(options))
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     if scope.startswith('backbone'):
         model = MODELS.build(cfg.model.backbone)
@@ -121,10 +128,12 @@ def read_ap(work_dir_root, config_path):
     return (None, None) if rec is None else (100 * rec[AP_KEY], path)
 
 
-def load_rows(projects_dir):
-    """One dict per Model of every ``<projects_dir>/*/metafile.yml``."""
+def load_rows(projects_dir, only=None):
+    """One dict per Model of every ``<projects_dir>/*/metafile.yml`` (of the ``only`` projects)."""
     rows = []
     for meta_path in sorted(glob.glob(osp.join(projects_dir, '*', 'metafile.yml'))):
+        if only and osp.basename(osp.dirname(meta_path)) not in only:
+            continue
         with open(meta_path) as f:
             meta = yaml.safe_load(f)
         for m in meta.get('Models') or []:
@@ -137,6 +146,7 @@ def load_rows(projects_dir):
                     config=m.get('Config'),
                     scope=md.get('FLOPs Scope', 'whole detector'),
                     complexity_config=md.get('Complexity Config'),
+                    complexity_options=md.get('Complexity Options'),
                     size=md.get('FLOPs Input'),
                     paper_params=md.get('Params (M)'),
                     paper_flops=md.get('FLOPs (G)'),
@@ -161,8 +171,9 @@ def fill_ours(rows, work_dir_root, measure_models=True):
                 row['params'], row['flops'] = measure(row['complexity_config'], 'model', hw)
                 counted = f'model of `{row["complexity_config"]}`'
             else:
-                row['params'], row['flops'] = measure(row['config'], row['scope'], hw)
-                counted = row['scope']
+                opts = row.get('complexity_options')
+                row['params'], row['flops'] = measure(row['config'], row['scope'], hw, opts)
+                counted = row['scope'] + (f' with {opts}' if opts else '')
             notes.append(f'mmengine, {counted} at {hw[0]}x{hw[1]} ({time.time() - t:.0f}s)')
         elif not hw:
             notes.append(f'no input size to count at ({row["size"]})')
@@ -245,12 +256,13 @@ def plot(rows, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--projects', default='projects', help='folder of <paper>/metafile.yml')
+    parser.add_argument('--only', nargs='+', help='project folder names to report (default: all)')
     parser.add_argument('--work-dir-root', default='work_dirs')
     parser.add_argument('--out', default='work_dirs/paper_report')
     parser.add_argument(
         '--no-measure', action='store_true', help='skip building models (params/FLOPs stay empty)')
     args = parser.parse_args(argv)
-    rows = fill_ours(load_rows(args.projects), args.work_dir_root, not args.no_measure)
+    rows = fill_ours(load_rows(args.projects, args.only), args.work_dir_root, not args.no_measure)
     os.makedirs(args.out, exist_ok=True)
     md = to_markdown(rows)
     with open(osp.join(args.out, 'paper_report.md'), 'w') as f:

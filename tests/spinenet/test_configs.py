@@ -31,6 +31,17 @@ def test_every_metafile_row_has_a_config(repo):
         assert m['Config'].endswith(f'coco-{hw}.py')
 
 
+def test_metafile_accounts_for_every_config(repo):
+    text = (repo / 'projects/spinenet/metafile.yml').read_text()
+    meta = yaml.safe_load(text)
+    rows = {m['Config'].rsplit('/', 1)[1] for m in meta['Models']}
+    for path in glob.glob(str(repo / 'projects/spinenet/configs/*.py')):
+        name = path.rsplit('/', 1)[1]
+        assert name in rows or f'#   {name}' in text, name
+    for m in meta['Models']:  # the paper counted the TF head's 91 class outputs
+        assert m['Metadata']['Complexity Options'] == {'model.bbox_head.num_classes': 91}
+
+
 def test_recipes(repo):
     paths = coco_configs(repo)
     assert len(paths) == 11
@@ -47,13 +58,24 @@ def test_recipes(repo):
         assert cfg.optim_wrapper.optimizer.type == 'SGD'
         assert cfg.optim_wrapper.optimizer.lr == 0.28
         assert cfg.auto_scale_lr.base_batch_size == 256
-        assert cfg.param_scheduler[0].type == 'LinearLR' and cfg.param_scheduler[0].end == 2000
+        warm = cfg.param_scheduler[0]  # tpu detection config: 0.0067 -> 0.28 over 2000 steps
+        assert warm.type == 'LinearLR' and warm.end == 2000 and not warm.by_epoch
+        assert warm.start_factor == pytest.approx(0.0067 / 0.28)
         epochs = int(name.split('lsj-')[1].split('e_')[0])
         assert cfg.train_cfg.max_epochs == epochs
         assert cfg.param_scheduler[1].milestones == [epochs - 30, epochs - 10]
         assert cfg.train_dataloader.dataset.pipeline[2].type == 'RandomResize'
         hw = int(name.rsplit('-', 1)[1][:-3])
         assert cfg.train_dataloader.dataset.pipeline[2].scale == (hw, hw)
+        # protocols B/C: jitter [0.5, 2.0]; C for 143 and 190: [0.1, 2.0] (paper Sec. 5.1)
+        wide = 'swish' in name and size in ('143', '190')
+        jitter = (0.1, 2.0) if wide else (0.5, 2.0)
+        assert cfg.train_dataloader.dataset.pipeline[2].ratio_range == jitter
+        for pipe in (cfg.train_dataloader.dataset.pipeline, cfg.test_dataloader.dataset.pipeline):
+            pad = [t for t in pipe if t.type == 'Pad']  # to the square, with the BGR mean pixel
+            assert len(pad) == 1 and pad[0].size == (hw, hw)
+            assert pad[0].pad_val.img == (103.53, 116.28, 123.675)
+        assert (bb.norm_cfg.momentum, bb.norm_cfg.eps) == (0.01, 1e-4)
         if '_bn_1xb16' in name:
             assert bb.norm_cfg.type == 'BN' and cfg.train_dataloader.batch_size == 16
             assert cfg.auto_scale_lr.enable

@@ -1,8 +1,12 @@
-"""Search space round trips; the controller beats random search on a known synthetic optimum."""
+"""Search space round trips; the controller nears a known synthetic optimum, beats random search."""
+import inspect
+import io
 import random
+import time
 
 import pytest
 import torch
+from mmengine.config import Config
 
 from projects.spinenet.spinenet import (DEFAULT_GENOTYPE, Reinforce, SpineNetController,
                                         SpineNetSearchSpace, load_genotype, validate_genotype)
@@ -51,6 +55,45 @@ def test_controller_scores_given_actions_like_it_samples():
         validate_genotype(space.decode(a.tolist()))
 
 
+@pytest.mark.parametrize('kw', [{}, dict(temperature=5., tanh_constant=2.5)])
+def test_scoring_matches_sampling_in_value_and_gradient(kw):
+    """Sampling steps the LSTM by hand; scoring (the REINFORCE update) runs it in one call."""
+    space = SpineNetSearchSpace()
+    torch.manual_seed(0)
+    ctrl = SpineNetController(space, **kw)
+    sampled = ctrl(5)
+    (sampled['log_prob'].sum() + 0.1 * sampled['entropy'].sum()).backward()
+    grads = [p.grad.clone() for p in ctrl.parameters()]
+    ctrl.zero_grad()
+    out = ctrl(actions=sampled['actions'])
+    (out['log_prob'].sum() + 0.1 * out['entropy'].sum()).backward()
+    assert torch.allclose(sampled['log_prob'], out['log_prob'], rtol=1e-5)
+    assert torch.allclose(sampled['entropy'], out['entropy'], rtol=1e-5)
+    for g, p in zip(grads, ctrl.parameters()):
+        assert torch.allclose(g, p.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_reinforce_state_dict_restores_the_next_update():
+    """Resume = same controller, Adam moments, baseline and advantage scale as without a stop."""
+    space = SpineNetSearchSpace()
+    torch.manual_seed(0)
+    a = Reinforce(SpineNetController(space))
+    batches = [a.controller(4) for _ in range(3)]
+    for out, rewards in zip(batches, ([.1, .2, .3, .4], [.3, .3, .5, .1])):
+        a.update(out['actions'], rewards)
+    buf = io.BytesIO()  # through bytes, as SpineNetSearchLoop's search_state.pth
+    torch.save(a.state_dict(), buf)
+    buf.seek(0)
+    b = Reinforce(SpineNetController(space))
+    b.load_state_dict(torch.load(buf, weights_only=False))
+    assert (b.baseline, b.adv_sq) == (a.baseline, a.adv_sq)
+    for rl in (a, b):
+        rl.update(batches[2]['actions'], [.9, .1, .2, .6])
+    assert (b.baseline, b.adv_sq) == (a.baseline, a.adv_sq)
+    for pa, pb in zip(a.controller.parameters(), b.controller.parameters()):
+        assert torch.equal(pa, pb)
+
+
 def synthetic_reward(specs, target):
     """Fraction of (level, type, parents) decisions equal to the target genotype's."""
     hit = sum(
@@ -59,35 +102,75 @@ def synthetic_reward(specs, target):
     return hit / (3 * len(target))
 
 
-def test_controller_beats_random_search_at_equal_budget():
-    """Reward = agreement with SpineNet-49 (the known optimum, reward 1). Budget: 800 samples.
+# the synthetic search: SYNTH_STEPS updates of SYNTH_BATCH samples (the COCO search's
+# samples_per_step), the shipped controller settings, one CPU thread
+SYNTH_STEPS, SYNTH_BATCH, SYNTH_SEED = 1500, 8, 0
 
-    Measured (seed 0): controller best 0.62 / mean of its last 80 samples 0.58; random best 0.47 /
-    mean 0.29. The controller gets ~60% of the 45 decisions right, not the optimum itself: the
-    paper sampled 14k architectures for SpineNet-49.
+
+def test_controller_nears_the_known_optimum_and_beats_random_search_at_equal_budget():
+    """Reward = agreement with SpineNet-49 over 45 decisions (optimum 1.0, reached only there).
+
+    Budget 12000 samples (1500 updates of 8), ``Reinforce(SpineNetController(space))`` with no
+    overrides (lr 6e-4, baseline decay 0.95, entropy 1e-4; = the search configs, next test).
+    Measured, seed 0: best 0.978 (44/45; block 7's level 7 needs the single L5 base moved in the
+    permutation), mean of the last batch 0.978, batch means past 0.9 after ~7000 samples; random
+    search, same budget: best 0.556, mean 0.283; 41 s on one thread. Seeds 0-4: last-batch mean
+    0.95-0.99, best 0.978-1.0 (the optimum itself by seeds 1 and 3, after 8.7k / 6.4k samples).
     """
     space = SpineNetSearchSpace()
     target = load_genotype(DEFAULT_GENOTYPE)[0]
-    budget, batch = 800, 16
+    assert synthetic_reward(target, target) == 1.0
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        torch.manual_seed(0)
-        ctrl = SpineNetController(space)
-        rl = Reinforce(ctrl, lr=0.01, baseline_decay=0.9, entropy_weight=0.)
+        torch.manual_seed(SYNTH_SEED)
+        rl = Reinforce(SpineNetController(space))  # the shipped defaults
         ctrl_scores = []
-        for _ in range(budget // batch):
+        t0 = time.time()
+        for _ in range(SYNTH_STEPS):
             with torch.no_grad():
-                out = ctrl(batch)
+                out = rl.controller(SYNTH_BATCH)
             rewards = [synthetic_reward(space.decode(a.tolist()), target) for a in out['actions']]
             ctrl_scores += rewards
             rl.update(out['actions'], rewards)
+        runtime = time.time() - t0
     finally:
         torch.set_num_threads(threads)
-    rng = random.Random(0)
+    budget = len(ctrl_scores)
+    rng = random.Random(SYNTH_SEED)
     rand_scores = [
         synthetic_reward(space.decode(space.sample_random(rng)), target) for _ in range(budget)
     ]
-    assert max(ctrl_scores) >= max(rand_scores) + 0.08
-    last = ctrl_scores[-5 * batch:]
-    assert sum(last) / len(last) >= sum(rand_scores) / budget + 0.15
+    last = ctrl_scores[-SYNTH_BATCH:]
+    best, last_mean = max(ctrl_scores), sum(last) / len(last)
+    print(f'controller best {best:.3f} last-batch mean {last_mean:.3f}; random best '
+          f'{max(rand_scores):.3f} mean {sum(rand_scores) / budget:.3f}; {runtime:.0f} s')
+    # (a) near the optimum within the budget: at most 2 of 45 decisions off in the best sample,
+    # at most 4.5 on average in the last batch
+    assert best >= 43 / 45
+    assert last_mean >= 0.9
+    # (b) better than random sampling of the same number of architectures
+    assert best > max(rand_scores) + 0.2
+    assert sum(ctrl_scores) / budget > sum(rand_scores) / budget + 0.2
+
+
+def _defaults(fn):
+    return {
+        k: p.default
+        for k, p in inspect.signature(fn).parameters.items() if p.default is not p.empty
+    }
+
+
+@pytest.mark.parametrize('cfg', [
+    'spinenet_search_retinanet-proxy_8xb8-5e_coco-512.py',
+    'spinenet_search_retinanet-proxy_toy.py',
+])
+def test_search_configs_use_the_tested_controller_settings(repo, cfg):
+    """The searches run what the synthetic test above checked: the defaults, spelled out."""
+    train_cfg = Config.fromfile(str(repo / 'projects/spinenet/configs' / cfg)).train_cfg
+    tested = {**_defaults(SpineNetController.__init__), **_defaults(Reinforce.__init__)}
+    ctrl = dict(train_cfg.controller)
+    assert set(ctrl) >= {'hidden_size', 'num_layers', 'lr', 'baseline_decay', 'entropy_weight'}
+    assert ctrl == {k: tested[k] for k in ctrl}
+    if 'coco' in cfg:
+        assert train_cfg.samples_per_step == SYNTH_BATCH

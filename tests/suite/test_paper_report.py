@@ -118,3 +118,19 @@ def test_read_ap_takes_the_newest_run(tmp_path):
     ap, path = paper_report.read_ap(str(tmp_path), 'x/cfg.py')
     assert ap == pytest.approx(30.0) and '20260102' in path
     assert paper_report.read_ap(str(tmp_path), 'x/other.py') == (None, None)
+
+
+def test_complexity_options_and_only(tmp_path):
+    """``Complexity Options`` are merged into the config before counting (SpineNet counts the TF
+    head's 91 class outputs); ``--only`` keeps the named projects."""
+    cfg = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+    row = _model('RetinaNet R-50-FPN, 91 outputs', cfg, 'whole detector', '256x256', 38.2, 1, 1)
+    row['Metadata']['Complexity Options'] = {'model.bbox_head.num_classes': 91}
+    projects = _metafile(tmp_path, [row])
+    assert paper_report.load_rows(str(projects), only=['other']) == []
+    rows = paper_report.fill_ours(
+        paper_report.load_rows(str(projects), only=['stock']), str(tmp_path / 'none'))
+    # 11 more classes: the class conv gains 256 x 3 x 3 x (9 anchors x 11) weights + 99 biases
+    extra = 256 * 9 * 9 * 11 + 9 * 11
+    assert rows[0]['params'] * 1e6 == pytest.approx(RETINANET_R50_PARAMS + extra, abs=0.5)
+    assert "{'model.bbox_head.num_classes': 91}" in rows[0]['ours_source']

@@ -1,6 +1,7 @@
 # SpineNet-143 RetinaNet at 1280x1280, the paper's best recipe (protocol C, Sec. 5.1):
 # swish, stochastic depth 0.2 (tpu configs/spinenet/spinenet143_retinanet.yaml
-# `init_drop_connect_rate: 0.2`), 500 epochs, scale jitter [0.1, 2.0].
+# `init_drop_connect_rate: 0.2`), 500 epochs, scale jitter [0.1, 2.0] (paper: "[0.1, 2.0] for
+# 143 and 190"; the tpu yaml read here, @290e78c, has [0.5, 2.0], papers.md quotes [0.1, 1.9]).
 _base_ = ['./_base_/coco_lsj_sgd_500e.py', './_base_/spinenet_scaling.py']
 
 image_size = (1280, 1280)
@@ -18,13 +19,13 @@ train_pipeline = [
         allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='Pad', size=image_size, pad_val={{_base_.lsj_pad_val}}),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='Pad', size=image_size, pad_val={{_base_.lsj_pad_val}}),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',

@@ -17,13 +17,13 @@ train_pipeline = [
         allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='Pad', size=image_size, pad_val={{_base_.lsj_pad_val}}),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='Pad', size=image_size, pad_val={{_base_.lsj_pad_val}}),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',

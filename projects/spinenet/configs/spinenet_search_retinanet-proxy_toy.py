@@ -13,7 +13,9 @@ train_cfg = dict(
     proxy_max_iters=None,
     warmup_iters=10,
     reward_key='coco/bbox_mAP',
-    controller=dict(hidden_size=35, num_layers=2, lr=6e-4),
+    # = the defaults of SpineNetController / Reinforce (tests/spinenet/test_search.py)
+    controller=dict(
+        hidden_size=35, num_layers=2, lr=6e-4, baseline_decay=0.95, entropy_weight=1e-4),
     seed=0)
 # the search reports on `search_dataloader`; the reported split stays untouched
 val_dataloader = None

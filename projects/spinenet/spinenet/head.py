@@ -21,7 +21,7 @@ class RetinaHeadLevelBN(RetinaHead):
     def __init__(self,
                  *args,
                  num_levels: int = 5,
-                 norm_cfg=dict(type='BN', momentum=0.01, eps=1e-3),
+                 norm_cfg=dict(type='BN', momentum=0.01, eps=1e-4),
                  act_cfg=dict(type='ReLU'),
                  **kwargs):
         self.num_levels = num_levels

@@ -16,11 +16,14 @@ Everything lives in ``work_dir``:
   best_genotype.yaml    the best genotype so far (drop-in ``model.backbone.genotype``)
   search_progress.png   score per candidate, best so far, controller's mean reward per step
 Killed and restarted in the same ``work_dir`` (``mim train ... --resume`` or not), it continues
-from the stored state: finished candidates are read back from the history, not retrained.
+from the stored state: finished candidates are read back from the history, not retrained. The
+state is saved after each controller update, so a kill between an update and its save redoes
+that update once from the saved (pre-update) controller, with the same stored samples.
 """
 import copy
 import json
 import math
+import os
 import os.path as osp
 import time
 from typing import Dict, List, Optional
@@ -151,7 +154,6 @@ class SpineNetSearchLoop(BaseLoop):
             generator=self.generator.get_state())
         tmp = self.state_path + '.tmp'
         torch.save(state, tmp)
-        import os
         os.replace(tmp, self.state_path)
 
     def _load_state(self) -> bool:

@@ -14,7 +14,10 @@ spinenet.py`` and ``nn_blocks.py`` for the details the paper leaves out):
   bottleneck's output / 4), down: 3x3 stride-2 conv then max-pool for larger ratios, up:
   nearest; then 1x1 conv (BN, no act) to the target block's input width (4x filters for a
   bottleneck);
-* endpoints P3..P7: 1x1 conv to ``endpoints_num_filters`` + BN + act on the output blocks.
+* endpoints P3..P7: 1x1 conv to ``endpoints_num_filters`` + BN + act on the output blocks;
+* blocks that no output depends on (searched genotypes can have them, the published ones do not)
+  are not built: the TF graph computes and discards them, here they would only leave parameters
+  without gradients, which DDP (``find_unused_parameters=False``) rejects.
 
 The spatial size of level ``l`` is ``ceil(input / 2**l)``, as in the TF code; where a stride or
 up-sampling factor does not land there exactly (inputs not divisible by 128), a nearest resize
@@ -161,7 +164,7 @@ class SpineNet(BaseModule):
                  stem_channels: int = 64,
                  filter_size_map: Optional[Dict[int, int]] = None,
                  drop_path_rate: float = 0.,
-                 norm_cfg=dict(type='BN', momentum=0.01, eps=1e-3),
+                 norm_cfg=dict(type='BN', momentum=0.01, eps=1e-4),
                  act_cfg=dict(type='ReLU'),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -180,32 +183,13 @@ class SpineNet(BaseModule):
         self.stem = nn.Sequential(
             ConvNormAct(3, stem_channels, 7, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg),
             nn.MaxPool2d(3, stride=2, padding=1))
-        self.init_blocks = nn.ModuleList()
-        cin = stem_channels
         # (level, block_fn, channels) of every block output, stem blocks first
-        nodes = []
-        for _ in range(num_init):
-            self.init_blocks.append(
-                BlockGroup('bottleneck', cin, filters(INIT_LEVEL), block_repeats, norm_cfg,
-                           act_cfg))
-            cin = filters(INIT_LEVEL) * 4
-            nodes.append((INIT_LEVEL, 'bottleneck', cin))
-
-        self.resamples = nn.ModuleList()
-        self.blocks = nn.ModuleList()
-        self.fused = []  # per block: indices of unconsumed blocks summed into it
-        self.output_index = {}
-        consumed = [0] * len(nodes)
-        n = len(specs)
-        for i, spec in enumerate(specs):
-            width = filters(spec.level)
-            cin = width * EXPANSION[spec.block_fn]
-            pair = nn.ModuleList()
+        nodes = [(INIT_LEVEL, 'bottleneck', filters(INIT_LEVEL) * 4)] * num_init
+        fused_all = []  # per block: indices of unconsumed blocks summed into it
+        consumed = [0] * num_init
+        for spec in specs:
+            cin = filters(spec.level) * EXPANSION[spec.block_fn]
             for p in spec.input_offsets:
-                plevel, pfn, pch = nodes[p]
-                pair.append(
-                    Resample(pch, pch // EXPANSION[pfn], plevel, spec.level, cin, resample_alpha,
-                             norm_cfg, act_cfg))
                 consumed[p] += 1
             fused = []
             if spec.is_output:
@@ -213,18 +197,45 @@ class SpineNet(BaseModule):
                     if consumed[j] == 0 and jlevel == spec.level and jch == cin:
                         fused.append(j)
                         consumed[j] += 1
+            fused_all.append(fused)
+            nodes.append((spec.level, spec.block_fn, cin))
+            consumed.append(0)
+        self.nodes = nodes
+        self.output_index = {s.level: num_init + i for i, s in enumerate(specs) if s.is_output}
+        self.used = self._used_blocks(specs, fused_all, num_init, self.output_index.values())
+
+        self.init_blocks = nn.ModuleList()
+        cin = stem_channels
+        for k in range(num_init):
+            if k not in self.used:
+                break  # the stem blocks form a chain: nothing after an unused one is used
+            self.init_blocks.append(
+                BlockGroup('bottleneck', cin, filters(INIT_LEVEL), block_repeats, norm_cfg,
+                           act_cfg))
+            cin = nodes[k][2]
+        self.resamples = nn.ModuleList()
+        self.blocks = nn.ModuleList()
+        self.fused = fused_all
+        n = len(specs)
+        for i, spec in enumerate(specs):
+            if num_init + i not in self.used:  # pruned: keeps the indices aligned, no params
+                self.resamples.append(nn.ModuleList())
+                self.blocks.append(nn.Identity())
+                continue
+            width = filters(spec.level)
+            cin = nodes[num_init + i][2]
+            pair = nn.ModuleList()
+            for p in spec.input_offsets:
+                plevel, pfn, pch = nodes[p]
+                pair.append(
+                    Resample(pch, pch // EXPANSION[pfn], plevel, spec.level, cin, resample_alpha,
+                             norm_cfg, act_cfg))
             self.resamples.append(pair)
-            self.fused.append(fused)
             rate = drop_path_rate * (i + 1) / n if drop_path_rate else 0.
             self.blocks.append(
                 nn.Sequential(
                     _act(act_cfg),
                     BlockGroup(spec.block_fn, cin, width, block_repeats, norm_cfg, act_cfg, rate)))
-            nodes.append((spec.level, spec.block_fn, cin))
-            consumed.append(0)
-            if spec.is_output:
-                self.output_index[spec.level] = num_init + i
-        self.nodes = nodes
         self.endpoints = nn.ModuleList([
             ConvNormAct(
                 nodes[self.output_index[lvl]][2],
@@ -240,6 +251,18 @@ class SpineNet(BaseModule):
                 dict(type='Constant', layer=['_BatchNorm', 'GroupNorm'], val=1)
             ]
 
+    @staticmethod
+    def _used_blocks(specs, fused, num_init, outputs) -> set:
+        """Indices of the blocks an output depends on (through parents and fusion)."""
+        used = set(outputs)
+        for k in range(num_init + len(specs) - 1, num_init - 1, -1):
+            if k in used:
+                used.update(specs[k - num_init].input_offsets)
+                used.update(fused[k - num_init])
+        stem = [k for k in used if k < num_init]
+        used.update(range(max(stem) + 1 if stem else 0))
+        return used
+
     def forward(self, x: torch.Tensor) -> Sequence[torch.Tensor]:
         h, w = x.shape[-2:]
         sizes = {
@@ -251,12 +274,17 @@ class SpineNet(BaseModule):
         for block in self.init_blocks:
             feat = block(feat)
             feats.append(feat)
-        for spec, pair, fused, block in zip(self.specs, self.resamples, self.fused, self.blocks):
+        feats += [None] * (self.num_init_blocks - len(feats))  # unused stem blocks
+        for k, spec in enumerate(self.specs, start=self.num_init_blocks):
+            if k not in self.used:
+                feats.append(None)
+                continue
             size = sizes[spec.level]
             p0, p1 = spec.input_offsets
+            pair = self.resamples[k - self.num_init_blocks]
             y = pair[0](feats[p0], size) + pair[1](feats[p1], size)
-            for j in fused:
+            for j in self.fused[k - self.num_init_blocks]:
                 y = y + feats[j]
-            feats.append(block(y))
+            feats.append(self.blocks[k - self.num_init_blocks](y))
         return tuple(
             ep(feats[self.output_index[lvl]]) for ep, lvl in zip(self.endpoints, self.out_levels))

@@ -5,7 +5,7 @@ _base_ = ['./coco_lsj_sgd_500e.py']
 max_epochs = 350
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=2000),
+    dict(type='LinearLR', start_factor=0.0067 / 0.28, by_epoch=False, begin=0, end=2000),
     dict(
         type='MultiStepLR',
         by_epoch=True,

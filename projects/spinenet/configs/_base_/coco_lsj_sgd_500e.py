@@ -13,6 +13,9 @@ custom_imports = dict(imports=['projects.spinenet.spinenet'], allow_failed_impor
 image_size = (640, 640)
 scale_range = (0.5, 2.0)
 backend_args = None
+# LSJ pads to the square with the mean pixel (BGR, as loaded), i.e. zero after the
+# data_preprocessor's normalisation, as TF pads the normalised image with zeros.
+lsj_pad_val = dict(img=(103.53, 116.28, 123.675))
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -25,13 +28,13 @@ train_pipeline = [
         allow_negative_crop=True),
     dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='Pad', size=image_size, pad_val=lsj_pad_val),
     dict(type='PackDetInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', backend_args=backend_args),
     dict(type='Resize', scale=image_size, keep_ratio=True),
-    dict(type='Pad', size=image_size, pad_val=dict(img=(114, 114, 114))),
+    dict(type='Pad', size=image_size, pad_val=lsj_pad_val),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
@@ -51,7 +54,8 @@ optim_wrapper = dict(
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
     clip_grad=dict(max_norm=10, norm_type=2))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=2000),
+    # tpu detection config: lr rises linearly from warmup_learning_rate 0.0067 to 0.28
+    dict(type='LinearLR', start_factor=0.0067 / 0.28, by_epoch=False, begin=0, end=2000),
     dict(
         type='MultiStepLR',
         by_epoch=True,
