@@ -42,6 +42,7 @@ def mmengine_checkpoint_globals():
         np.ndarray,
         np.dtype,
         _np_core.multiarray.scalar,  # numpy scalars (e.g. a float64 loss value)
+        bytes,  # pickle protocol 2 writes an empty array's buffer as ``builtins.bytes()``
         *dtype_classes,  # numpy 2 pickles dtypes by their class (Float64DType, ...)
     ]
 

@@ -24,13 +24,14 @@ outside reference point.
 """
 import argparse
 import glob
-import json
 import os
 import os.path as osp
 import time
 
 import torch
 import yaml
+
+from read_metric import AP_KEY, read_record
 
 # Outside reference for the plot: google/automl efficientdet/README.md @6a54c87, COCO test-dev
 # (../shared/reference/paper_tables.json, role "reference").
@@ -40,7 +41,6 @@ EFFICIENTDET_D0 = dict(
     flops_g=2.54,
     params_m=3.9,
     source='google/automl efficientdet/README.md @6a54c87')
-AP_KEY = 'coco/bbox_mAP'
 
 
 def resolve_config(path):
@@ -102,23 +102,9 @@ def measure(config_path, scope, hw, options=None):
 
 def read_coco_metrics(work_dir):
     """The newest record holding ``coco/bbox_mAP`` in any json under ``work_dir`` (mmengine's
-    validation scalars or ``mim test``'s json) and its file; ``(None, None)`` if there is none."""
-    found = []
-    for path in glob.glob(osp.join(work_dir, '**', '*.json'), recursive=True):
-        with open(path) as f:
-            lines = f.read().splitlines()
-        for line in reversed(lines):
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(rec, dict) and AP_KEY in rec:
-                found.append((osp.getmtime(path), path, rec))
-                break
-    if not found:
-        return None, None
-    _, path, rec = max(found, key=lambda f: f[:2])  # newest; timestamped names break ties
-    return rec, path
+    validation scalars or ``mim test``'s json) and its file; ``(None, None)`` if there is none
+    (``tools/read_metric.py``, which the projects' demo.sh call, reads it the same way)."""
+    return read_record(work_dir, AP_KEY)
 
 
 def read_ap(work_dir_root, config_path):

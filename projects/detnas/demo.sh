@@ -22,24 +22,13 @@ mim train mmdet $CFG/detnas_supernet-toy_1xb16-600it_toy-imagenet.py --work-dir 
 mim train mmdet $CFG/retinanet_detnas-supernet-toy_fpn_1xb8-6e_toy.py --work-dir "$WORK/supernet" \
     --cfg-options model.backbone.init_cfg.type=Pretrained model.backbone.init_cfg.prefix=backbone. \
     model.backbone.init_cfg.checkpoint="$(cat "$WORK/imagenet/last_checkpoint")"
+rm -rf "$WORK/search"  # a fresh search (a killed one continues with --resume)
 mim train mmdet $CFG/detnas_search_retinanet-toy_toy.py --work-dir "$WORK/search" \
     --cfg-options load_from="$(cat "$WORK/supernet/last_checkpoint")"
 mim train mmdet $CFG/retinanet_detnas-toy_fpn_1xb8-12e_toy.py --work-dir "$WORK/retrain" \
     --cfg-options model.backbone.genotype="$WORK/search/best_genotype.yaml"
-python - "$WORK" <<'PY'
-import glob, json, os.path as osp, sys
-work = sys.argv[1]
-found = {}
-for part, key in (('retrain', 'coco/bbox_mAP'), ('imagenet', 'accuracy/top1')):
-    for path in sorted(glob.glob(osp.join(work, part, '*', 'vis_data', 'scalars.json'))):
-        for line in open(path):
-            rec = json.loads(line)
-            if key in rec:
-                found[part] = rec[key]
-if 'retrain' not in found:
-    sys.exit('no coco/bbox_mAP in the retrain logs')
-summary = {'ap': round(100.0 * found['retrain'], 2), 'top1': found.get('imagenet')}
-json.dump(summary, open(osp.join(work, 'demo_summary.json'), 'w'))
-print(f'DetNAS toy demo: val bbox mAP {summary["ap"]:.1f}%, toy ImageNet supernet top-1 '
-      f'{summary["top1"]} -> {work}/demo_summary.json')
-PY
+# toy val bbox mAP of the retrain (in %) and the supernet's toy ImageNet top-1, from their logs
+AP=$(python tools/read_metric.py "$WORK/retrain" --key coco/bbox_mAP --percent)
+TOP1=$(python tools/read_metric.py "$WORK/imagenet" --key accuracy/top1 || echo null)
+echo "{\"ap\": $AP, \"top1\": $TOP1}" >"$WORK/demo_summary.json"
+echo "DetNAS toy demo: val bbox mAP $AP%, toy ImageNet supernet top-1 $TOP1 -> $WORK/demo_summary.json"

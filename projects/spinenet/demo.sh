@@ -17,11 +17,13 @@ export MPLBACKEND=Agg
 mkdir -p "$WORK_DIR"
 
 # 1. search: RNN controller + REINFORCE, candidates trained as the toy proxy and scored on the
-#    `search` split (held out of train); resumable in place.
+#    `search` split (held out of train). A fresh search each time (a killed one continues with
+#    the same command plus --resume).
+rm -rf "$WORK_DIR/search"
 mim train mmdet projects/spinenet/configs/spinenet_search_retinanet-proxy_toy.py \
     --work-dir "$WORK_DIR/search" \
     --cfg-options train_cfg.num_steps="$STEPS" train_cfg.samples_per_step="$SAMPLES" \
-    train_cfg.proxy_max_iters="$PROXY_ITERS"
+    train_cfg.objective.max_iters="$PROXY_ITERS"
 
 # 2. export: the search wrote best_genotype.yaml; 3. retrain it unchanged + COCO eval on val.
 mim train mmdet projects/spinenet/configs/retinanet_spinenet-toy_1xb8-12e_toy.py \
@@ -30,20 +32,9 @@ mim train mmdet projects/spinenet/configs/retinanet_spinenet-toy_1xb8-12e_toy.py
     train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval="$EPOCHS" \
     param_scheduler.1.end="$EPOCHS" param_scheduler.1.T_max="$EPOCHS"
 
-python - "$WORK_DIR" <<'PY'
-import glob, json, os, sys
-work = sys.argv[1]
-ap = None
-for path in sorted(glob.glob(os.path.join(work, 'retrain', '*', 'vis_data', 'scalars.json'))):
-    for line in open(path):
-        rec = json.loads(line)
-        if 'coco/bbox_mAP' in rec:
-            ap = 100 * rec['coco/bbox_mAP']
-if ap is None:
-    sys.exit('no coco/bbox_mAP in the retrain logs')
-best = os.path.join(work, 'search', 'best_genotype.yaml')
-hist = os.path.join(work, 'search', 'search_history.jsonl')
-summary = dict(ap=ap, genotype=best, candidates=sum(1 for _ in open(hist)))
-json.dump(summary, open(os.path.join(work, 'demo_summary.json'), 'w'), indent=1)
-print('SpineNet toy cycle:', summary)
-PY
+# toy val bbox mAP of the retrain, in %, from its logs (tools/read_metric.py)
+AP=$(python tools/read_metric.py "$WORK_DIR/retrain" --key coco/bbox_mAP --percent)
+CANDIDATES=$(wc -l <"$WORK_DIR/search/search_history.jsonl")
+printf '{"ap": %s, "genotype": "%s", "candidates": %d}\n' "$AP" \
+    "$WORK_DIR/search/best_genotype.yaml" "$CANDIDATES" >"$WORK_DIR/demo_summary.json"
+echo "SpineNet toy cycle: $(cat "$WORK_DIR/demo_summary.json")"

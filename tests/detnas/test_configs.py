@@ -1,8 +1,6 @@
 """DetNAS configs (issue 5, points 4-6): the paper's numbers are in the COCO fine-tuning, search
-and retrain configs; the detectors build, the retrain backbones are the published genotypes;
-the search split is held out of train (split tool on the toy annotations)."""
-import json
-
+and retrain configs; the detectors build, the retrain backbones are the published genotypes.
+The split tool that writes the search split is tested in tests/suite/test_search_split.py."""
 import pytest
 from mmdet.registry import MODELS
 from mmengine.config import Config
@@ -66,12 +64,13 @@ def test_search_configs_have_paper_settings(name):
     s = cfg.train_cfg
     assert s.type == 'DetNASSearchLoop'
     assert (s.population_num, s.select_num, s.mutation_num, s.crossover_num, s.mutation_prob,
-            s.max_epochs) == (50, 10, 20, 20, 0.1, 20)
+            s.num_steps) == (50, 10, 20, 20, 0.1, 20)
     assert s.population_num - s.mutation_num - s.crossover_num == 10  # random candidates
     assert (s.flops_limit, s.flops_input_size) == (300e6, 224)
-    assert s.bn_calibration == dict(num_iters=500, cumulative=False)
+    assert s.objective.type == 'DetNASSupernetObjective'
+    assert s.objective.bn_calibration == dict(num_iters=500, cumulative=False)
     assert cfg.train_dataloader.batch_size == 8  # official IMS_PER_BATCH for BN statistics
-    assert s.search_evaluator.ann_file.endswith('_detnas-search.json')
+    assert s.objective.search_evaluator.ann_file.endswith('_detnas-search.json')
     assert cfg.load_from.endswith('iter_90000.pth') and 'supernet' in cfg.load_from
 
 
@@ -98,20 +97,3 @@ def test_retrain_configs_build_the_published_detectors(name, genotype):
     bias, weight = groups[id(conv.bias)], groups[id(conv.weight)]
     assert (bias['lr'], bias['weight_decay']) == (2 * base, 0.)
     assert (weight['lr'], weight['weight_decay']) == (base, 1e-4)
-
-
-def test_split_search_set_holds_out_images(tmp_path, toy_coco):
-    from projects.detnas.tools.split_search_set import split_search_set
-    src = tmp_path / 'instances_train.json'
-    src.write_text((toy_coco / 'annotations' / 'instances_train.json').read_text())
-    train, search = split_search_set(str(src), num_search=50)
-    t, s = json.load(open(train)), json.load(open(search))
-    full = json.loads(src.read_text())
-    tid, sid = {i['id'] for i in t['images']}, {i['id'] for i in s['images']}
-    assert len(sid) == 50 and not tid & sid and len(tid) + 50 == len(full['images'])
-    assert all(a['image_id'] in sid for a in s['annotations'])
-    assert len(t['annotations']) + len(s['annotations']) == len(full['annotations'])
-    assert split_search_set(str(src), num_search=50) == (train, search)
-    assert {i['id'] for i in json.load(open(search))['images']} == sid  # seeded: same split
-    with pytest.raises(ValueError, match='num_search'):
-        split_search_set(str(src), num_search=10**6)

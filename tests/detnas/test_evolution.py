@@ -1,6 +1,9 @@
 """DetNAS evolution (issue 5, points 5 and 7): the genetic operators follow the paper's settings,
-and on a synthetic fitness with a known optimum under a FLOPs limit the evolution finds it while
-random search with the same number of evaluations does not."""
+and on a synthetic fitness with a known optimum under a FLOPs limit (targets drawn at random from
+the space, several seeds) the evolution finds it while random search with the same number of
+evaluations does not."""
+import random
+
 import numpy as np
 import pytest
 
@@ -9,12 +12,17 @@ from projects.detnas.detnas import CHOICES, Evolution, get_flops_table, load_gen
 TOY_SPACE = ([4, 4, 8, 4], [16, 32, 64, 128, 256, 256])
 
 
-def _flops_problem():
-    """Fitness = fraction of genes equal to the published RetinaNet-300M path; FLOPs limit = that
-    path's FLOPs. The target is the unique optimum (score 1) and it is legal."""
+def _flops_problem(seed=None):
+    """Fitness = fraction of genes equal to a target path; FLOPs limit = that path's FLOPs. The
+    target (the published RetinaNet-300M path, or one drawn at random with ``seed``) is the unique
+    optimum (score 1) and it is legal."""
     table = get_flops_table(*TOY_SPACE)
-    target = tuple(
-        CHOICES.index(c) for c in load_genotype('detnas_coco_retinanet_300m')['genotype'])
+    if seed is None:
+        target = tuple(
+            CHOICES.index(c) for c in load_genotype('detnas_coco_retinanet_300m')['genotype'])
+    else:
+        rng = random.Random(seed)
+        target = tuple(rng.randrange(len(CHOICES)) for _ in range(20))
     limit = table.flops([CHOICES[i] for i in target])
 
     def legal(cand):
@@ -74,12 +82,13 @@ def test_population_composition_and_legality():
 def test_state_round_trip_reproduces_the_search():
     legal, fitness, _ = _flops_problem()
     a = Evolution(20, is_legal=legal, seed=3)
-    pop = a.initial_population()
-    state = a.get_state()
+    pop = a.propose()
+    a.update(pop, [fitness(c) for c in pop])
+    state = a.state_dict()
     b = Evolution(20, is_legal=legal, seed=99)
-    b.set_state(state)
-    scores = {c: fitness(c) for c in pop}
-    assert a.next_population(scores) == b.next_population(scores)
+    b.load_state_dict(state)
+    assert b.scores == a.scores
+    assert a.propose() == b.propose()
 
 
 def test_bad_settings_and_unsatisfiable_limit():
@@ -90,19 +99,17 @@ def test_bad_settings_and_unsatisfiable_limit():
         evo.initial_population()
 
 
-def test_evolution_finds_known_optimum_better_than_random():
-    legal, fitness, target = _flops_problem()
-    wins = 0
-    for seed in range(3):
-        # the paper's settings: population 50, top 10, 20 mutations p=0.1, 20 crossovers,
-        # 10 random, 20 generations
-        scores = _evolve(Evolution(20, is_legal=legal, seed=seed), fitness, 20)
-        budget = len(scores)
-        assert budget <= 1000
-        random_best = max(
-            fitness(c) for c in Evolution(20, is_legal=legal, seed=100 +
-                                          seed).random_candidates(budget, set()))
-        best = max(scores, key=scores.get)
-        assert scores[best] > random_best
-        wins += best == target
-    assert wins == 3  # the optimum itself, every time (random search: ~0.6 of the genes)
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_evolution_finds_known_optimum_better_than_random(seed):
+    """Paper settings (population 50, top 10, 20 mutations p=0.1, 20 crossovers, 10 random, 20
+    generations: <= 1000 evaluations) on a random target whose FLOPs are the limit."""
+    legal, fitness, target = _flops_problem(seed)
+    scores = _evolve(Evolution(20, is_legal=legal, seed=seed), fitness, 20)
+    budget = len(scores)
+    assert budget <= 1000
+    random_best = max(
+        fitness(c)
+        for c in Evolution(20, is_legal=legal, seed=100 + seed).random_candidates(budget, set()))
+    best = max(scores, key=scores.get)
+    assert best == target  # the optimum itself
+    assert scores[best] >= random_best + 0.2

@@ -281,7 +281,7 @@ def test_subnet_config_builds_from_a_genotype(tmp_path):
     data = load_genotype('detnas_coco_fpn_300m')
     # a search's best_genotype.yaml drops in through --cfg-options
     path = tmp_path / 'best_genotype.yaml'
-    dump_genotype(str(path), [CHOICES[0]] * 20, data['stage_repeats'], data['stage_out_channels'])
+    dump_genotype([CHOICES[0]] * 20, str(path), data['stage_repeats'], data['stage_out_channels'])
     cfg.merge_from_dict({'model.backbone.genotype': str(path)})
     assert MODELS.build(cfg.model).backbone.genotype == [CHOICES[0]] * 20
 

@@ -43,6 +43,21 @@ def test_choice_block_shapes_and_structure(choice):
     assert [m.kernel_size[0] for m in dws] == ([3, 3, 3] if choice.startswith('xception') else [k])
 
 
+def test_the_runner_seed_fixes_the_path_sequence():
+    """Without its own seed the sampler draws one from Python's ``random``, which mmengine seeds
+    (``randomness.seed``) before building the model: the same seed, the same paths. (It was
+    seeded from the OS: every run trained a different path sequence.)"""
+    from mmengine.runner import set_random_seed
+
+    def paths(seed):
+        set_random_seed(seed)
+        net = DetNASShuffleNet(**TINY20)
+        return [net.sample_choice() for _ in range(3)]
+
+    assert paths(0) == paths(0)
+    assert paths(0) != paths(1)
+
+
 @pytest.mark.parametrize('space', [TINY20, TINY40])
 def test_supernet_outputs_c2_to_c5(space):
     net = MODELS.build(dict(type='DetNASShuffleNet', seed=0, **space))
@@ -123,11 +138,42 @@ def test_invalid_genotypes_name_the_block(tmp_path):
         MODELS.build(dict(type='DetNASShuffleNetFixed', genotype=str(path)))
 
 
+@pytest.mark.parametrize('text, match', [
+    ('', 'holds a mapping'),
+    ('7', 'holds a mapping'),
+    ('genotype: [shuffle_3x3]\n', "'stage_repeats' is missing"),
+    ('stage_repeats: "4484"\nstage_out_channels: [8, 16, 32, 64, 128, 128]\ngenotype: []\n',
+     'stage_repeats must be a list of 4 positive ints'),
+    ('stage_repeats: [4, 4, 8.0, 4]\nstage_out_channels: [8, 16, 32, 64, 128, 128]\ngenotype: []\n',
+     'stage_repeats must be a list of 4 positive ints'),
+    ('stage_repeats: [4, 4, 8, 4]\nstage_out_channels: [8, 15, 32, 64, 128, 128]\ngenotype: []\n',
+     's1=15 must be even'),
+    ('stage_repeats: [4, 4, 8, 4]\nstage_out_channels: [8, 32, 16, 64, 128, 128]\ngenotype: []\n',
+     'stem < s1 < s2 < s3 < s4'),
+    ('stage_repeats: [4, 4, 8, 4]\nstage_out_channels: [8, 16, 32, 64, 128, 128]\ngenotype: '
+     '[shuffle_3x3, 1.0]\n', 'genotype has 2 blocks'),
+])
+def test_bad_genotype_files_are_refused_naming_file_and_entry(tmp_path, text, match):
+    """Before any layer is built: wrong types are refused, not coerced ("4484" was [4, 4, 8, 4]),
+    widths that cannot build ShuffleNetV2 blocks are named (they failed with an empty
+    AssertionError after dozens of convs)."""
+    path = tmp_path / 'g.yaml'
+    path.write_text(text)
+    with pytest.raises(GenotypeError, match=match) as err:
+        MODELS.build(dict(type='DetNASShuffleNetFixed', genotype=str(path)))
+    assert str(path) in str(err.value)
+
+
+def test_a_float_choice_index_is_refused():
+    with pytest.raises(GenotypeError, match='block 1: unknown op 2.0'):
+        DetNASShuffleNetFixed([0, 2.0] + [0] * 18, **TINY20)
+
+
 def test_genotype_yaml_round_trip(tmp_path):
     rng = random.Random(0)
     genotype = [rng.choice(CHOICES) for _ in range(40)]
     path = tmp_path / 'best_genotype.yaml'
-    dump_genotype(str(path), genotype, name='toy', **TINY40)
+    dump_genotype(genotype, str(path), name='toy', **TINY40)
     data = load_genotype(str(path))
     assert data['genotype'] == genotype and data['name'] == 'toy'
     fixed = MODELS.build(dict(type='DetNASShuffleNetFixed', genotype=str(path)))

@@ -43,6 +43,9 @@ def test_dump_load_round_trip(tmp_path):
     (1, [4, 'sum', [1, 5], True], 'outputs'),
     (6, [6, 'attention', [9, 10], False], 'outputs'),
     (3, [4, 'sum', [6], True], 'two node indices'),
+    (1, [4, 'sum', [1, 5], 'false'], 'is_output must be true/false'),
+    (2, [4.0, 'sum', [1, 5], False], 'output_level must be an int'),
+    (2, [4, 'sum', [1, 5.0], False], 'two node indices'),
 ])
 def test_invalid_genotype_names_the_cell(idx, bad, msg):
     cells = genotype_to_list(load_genotype(PUBLISHED))
@@ -119,3 +122,11 @@ def test_attention_between_same_level_inputs_keeps_its_order(form):
     twin.load_state_dict(neck.state_dict())
     with torch.no_grad():
         assert not torch.allclose(neck(ins)[1], twin(ins)[1])
+
+
+@pytest.mark.parametrize('text', ['', '7', 'cells: 3', 'blocks: []'])
+def test_bad_files_name_the_file(tmp_path, text):
+    path = tmp_path / 'g.yaml'
+    path.write_text(text)
+    with pytest.raises(GenotypeError, match=str(path)):
+        load_genotype(str(path))

@@ -109,19 +109,48 @@ def _rows():
     return [list(s.to_list()) for s in published()]
 
 
-@pytest.mark.parametrize('edit, match', [
-    (lambda r: r[3].__setitem__(2, [0, 5]), r'block 3 .*parent 5 does not exist'),
-    (lambda r: r[4].__setitem__(1, 'conv'), r'block 4 .*block_fn'),
-    (lambda r: r[12].__setitem__(0, 4), r'block 12 .*duplicate output level 4'),
-    (lambda r: r[13].__setitem__(3, False), r'no output block for level\(s\) \[7\]'),
-    (lambda r: r[2].__setitem__(0, 9), r'block 2 .*level 9'),
-    (lambda r: r[0].__setitem__(2, [0]), r'block 0: needs exactly two parents'),
-])
+@pytest.mark.parametrize(
+    'edit, match',
+    [
+        (lambda r: r[3].__setitem__(2, [0, 5]), r'block 3 .*parent 5 does not exist'),
+        (lambda r: r[4].__setitem__(1, 'conv'), r'block 4 .*block_fn'),
+        (lambda r: r[12].__setitem__(0, 4), r'block 12 .*duplicate output level 4'),
+        (lambda r: r[13].__setitem__(3, False), r'no output block for level\(s\) \[7\]'),
+        (lambda r: r[2].__setitem__(0, 9), r'block 2 .*level 9'),
+        (lambda r: r[0].__setitem__(2, [0]), r'block 0: needs exactly two parents'),
+        # wrong types are refused, not coerced
+        (lambda r: r[10].__setitem__(3, 'false'), r'block 10: is_output must be true or false'),
+        (lambda r: r[1].__setitem__(0, 3.0), r'block 1: level must be an int'),
+        (lambda r: r[5].__setitem__(2, [2, 2]), r'block 5 .*two parents must differ'),
+    ])
 def test_invalid_genotypes_fail_naming_the_block(edit, match):
     rows = _rows()
     edit(rows)
     with pytest.raises(GenotypeError, match=match):
         SpineNet(genotype=dict(blocks=rows), **TINY)
+
+
+@pytest.mark.parametrize('num_init', [2.7, '2', 0, True])
+def test_bad_num_init_blocks_is_named(num_init):
+    with pytest.raises(GenotypeError, match=r'^num_init_blocks must be a positive int'):
+        SpineNet(genotype=dict(blocks=_rows(), num_init_blocks=num_init), **TINY)
+
+
+@pytest.mark.parametrize('text', ['', '7', '[]', 'blocks: 3', 'cells: []'])
+def test_bad_files_name_the_file(tmp_path, text):
+    path = tmp_path / 'g.yaml'
+    path.write_text(text)
+    with pytest.raises(GenotypeError, match=str(path)):
+        SpineNet(genotype=str(path), **TINY)
+
+
+def test_structural_errors_name_the_file(tmp_path):
+    rows = _rows()
+    rows[3][2] = [0, 5]
+    path = tmp_path / 'g.yaml'
+    dump_genotype(rows, str(path))
+    with pytest.raises(GenotypeError, match=rf'{path}: block 3 .*parent 5'):
+        SpineNet(genotype=str(path), **TINY)
 
 
 def test_missing_file_is_a_clear_error():

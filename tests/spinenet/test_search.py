@@ -78,17 +78,18 @@ def test_reinforce_state_dict_restores_the_next_update():
     space = SpineNetSearchSpace()
     torch.manual_seed(0)
     a = Reinforce(SpineNetController(space))
-    batches = [a.controller(4) for _ in range(3)]
-    for out, rewards in zip(batches, ([.1, .2, .3, .4], [.3, .3, .5, .1])):
-        a.update(out['actions'], rewards)
+    batches = [a.propose(4) for _ in range(3)]
+    for actions, rewards in zip(batches, ([.1, .2, .3, .4], [.3, .3, .5, .1])):
+        a.update(actions, rewards)
     buf = io.BytesIO()  # through bytes, as SpineNetSearchLoop's search_state.pth
     torch.save(a.state_dict(), buf)
     buf.seek(0)
     b = Reinforce(SpineNetController(space))
     b.load_state_dict(torch.load(buf, weights_only=False))
     assert (b.baseline, b.adv_sq) == (a.baseline, a.adv_sq)
+    assert b.propose(4) == a.propose(4)  # the sampler's state too
     for rl in (a, b):
-        rl.update(batches[2]['actions'], [.9, .1, .2, .6])
+        rl.update(batches[2], [.9, .1, .2, .6])
     assert (b.baseline, b.adv_sq) == (a.baseline, a.adv_sq)
     for pa, pb in zip(a.controller.parameters(), b.controller.parameters()):
         assert torch.equal(pa, pb)
@@ -104,54 +105,46 @@ def synthetic_reward(specs, target):
 
 # the synthetic search: SYNTH_STEPS updates of SYNTH_BATCH samples (the COCO search's
 # samples_per_step), the shipped controller settings, one CPU thread
-SYNTH_STEPS, SYNTH_BATCH, SYNTH_SEED = 1500, 8, 0
+SYNTH_STEPS, SYNTH_BATCH = 1000, 8
 
 
-def test_controller_nears_the_known_optimum_and_beats_random_search_at_equal_budget():
-    """Reward = agreement with SpineNet-49 over 45 decisions (optimum 1.0, reached only there).
-
-    Budget 12000 samples (1500 updates of 8), ``Reinforce(SpineNetController(space))`` with no
-    overrides (lr 6e-4, baseline decay 0.95, entropy 1e-4; = the search configs, next test).
-    Measured, seed 0: best 0.978 (44/45; block 7's level 7 needs the single L5 base moved in the
-    permutation), mean of the last batch 0.978, batch means past 0.9 after ~7000 samples; random
-    search, same budget: best 0.556, mean 0.283; 41 s on one thread. Seeds 0-4: last-batch mean
-    0.95-0.99, best 0.978-1.0 (the optimum itself by seeds 1 and 3, after 8.7k / 6.4k samples).
-    """
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_controller_nears_random_targets_and_beats_random_search_at_equal_budget(seed):
+    """Reward = agreement with a target drawn at random from the space, over 45 decisions
+    (optimum 1.0, reached only there). Budget 8000 samples (1000 updates of 8),
+    ``Reinforce(SpineNetController(space))`` with no overrides (= the search configs, next
+    test). Every seed: best >= 43/45, last-batch mean >= 0.9, both >= random search's best of
+    the same budget + 0.3 (measured values: README, "Search")."""
     space = SpineNetSearchSpace()
-    target = load_genotype(DEFAULT_GENOTYPE)[0]
+    target = space.decode(space.sample_random(random.Random(1000 + seed)))
     assert synthetic_reward(target, target) == 1.0
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        torch.manual_seed(SYNTH_SEED)
-        rl = Reinforce(SpineNetController(space))  # the shipped defaults
+        torch.manual_seed(seed)
+        rl = Reinforce(SpineNetController(space), seed=seed)  # the shipped defaults
         ctrl_scores = []
         t0 = time.time()
         for _ in range(SYNTH_STEPS):
-            with torch.no_grad():
-                out = rl.controller(SYNTH_BATCH)
-            rewards = [synthetic_reward(space.decode(a.tolist()), target) for a in out['actions']]
+            actions = rl.propose(SYNTH_BATCH)
+            rewards = [synthetic_reward(space.decode(a), target) for a in actions]
             ctrl_scores += rewards
-            rl.update(out['actions'], rewards)
+            rl.update(actions, rewards)
         runtime = time.time() - t0
     finally:
         torch.set_num_threads(threads)
     budget = len(ctrl_scores)
-    rng = random.Random(SYNTH_SEED)
+    rng = random.Random(seed)
     rand_scores = [
         synthetic_reward(space.decode(space.sample_random(rng)), target) for _ in range(budget)
     ]
     last = ctrl_scores[-SYNTH_BATCH:]
     best, last_mean = max(ctrl_scores), sum(last) / len(last)
-    print(f'controller best {best:.3f} last-batch mean {last_mean:.3f}; random best '
-          f'{max(rand_scores):.3f} mean {sum(rand_scores) / budget:.3f}; {runtime:.0f} s')
-    # (a) near the optimum within the budget: at most 2 of 45 decisions off in the best sample,
-    # at most 4.5 on average in the last batch
+    print(f'seed {seed}: controller best {best:.3f} last-batch mean {last_mean:.3f}; random '
+          f'best {max(rand_scores):.3f}; {runtime:.0f} s')
     assert best >= 43 / 45
     assert last_mean >= 0.9
-    # (b) better than random sampling of the same number of architectures
-    assert best > max(rand_scores) + 0.2
-    assert sum(ctrl_scores) / budget > sum(rand_scores) / budget + 0.2
+    assert min(best, last_mean) > max(rand_scores) + 0.3
 
 
 def _defaults(fn):
@@ -162,7 +155,7 @@ def _defaults(fn):
 
 
 @pytest.mark.parametrize('cfg', [
-    'spinenet_search_retinanet-proxy_8xb8-5e_coco-512.py',
+    'spinenet_search_retinanet-proxy_1xb64-5e_coco-512.py',
     'spinenet_search_retinanet-proxy_toy.py',
 ])
 def test_search_configs_use_the_tested_controller_settings(repo, cfg):

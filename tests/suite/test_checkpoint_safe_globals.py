@@ -67,6 +67,17 @@ def test_allow_list_round_trips_the_message_hub(mmengine_like_checkpoint):
     assert hub.get_info('epoch') == 2
 
 
+def test_an_empty_history_buffer_loads(tmp_path):
+    """A scalar logged zero times (e.g. a hook's buffer before its first iteration) pickles its
+    empty numpy buffer through ``builtins.bytes()``."""
+    hub = MessageHub('empty-buffer')
+    hub._log_scalars['train/loss'] = HistoryBuffer()
+    path = tmp_path / 'empty.pth'
+    torch.save(dict(message_hub=hub.state_dict()), path)
+    res = _load_in_fresh_process(path, 'import projects')
+    assert 'LOADED' in res.stdout, res.stderr[-2000:]
+
+
 class _GetattrOnNumpy:
     """Pickles as getattr(numpy.ndarray, 'tofile'): a getattr the allow-list must refuse."""
 

@@ -10,7 +10,12 @@ custom_hooks = []
 train_cfg = dict(
     _delete_=True,
     type='DetNASSearchLoop',
-    max_epochs=20,
+    objective=dict(
+        type='DetNASSupernetObjective',
+        bn_calibration=dict(num_iters=500, cumulative=False),
+        search_dataloader={{_base_.search_dataloader}},
+        search_evaluator={{_base_.search_evaluator}}),
+    num_steps=20,
     population_num=50,
     select_num=10,
     mutation_num=20,
@@ -18,8 +23,5 @@ train_cfg = dict(
     mutation_prob=0.1,
     flops_limit=300e6,
     flops_input_size=224,
-    bn_calibration=dict(num_iters=500, cumulative=False),
-    search_dataloader={{_base_.search_dataloader}},
-    search_evaluator={{_base_.search_evaluator}},
     score_key='coco/bbox_mAP')
 param_scheduler = None

@@ -8,7 +8,12 @@ custom_hooks = []
 train_cfg = dict(
     _delete_=True,
     type='DetNASSearchLoop',
-    max_epochs=3,
+    objective=dict(
+        type='DetNASSupernetObjective',
+        bn_calibration=dict(num_iters=5, cumulative=True),
+        search_dataloader={{_base_.search_dataloader}},
+        search_evaluator={{_base_.search_evaluator}}),
+    num_steps=3,
     population_num=8,
     select_num=3,
     mutation_num=3,
@@ -16,8 +21,5 @@ train_cfg = dict(
     mutation_prob=0.1,
     flops_limit=66e6,  # about the median path of the toy space (57-76M, conv only)
     flops_input_size=224,
-    bn_calibration=dict(num_iters=5, cumulative=True),
-    search_dataloader={{_base_.search_dataloader}},
-    search_evaluator={{_base_.search_evaluator}},
     score_key='coco/bbox_mAP')
 param_scheduler = None

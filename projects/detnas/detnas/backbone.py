@@ -5,7 +5,7 @@ Structure (megvii-model/DetNAS ``maskrcnn_benchmark/modeling/backbone/detnasnet.
 bias, Gaussian init std 0.01), no max-pool, then four stages of ``stage_repeats`` choice blocks
 whose first block has stride 2, so the stage outputs have strides 4/8/16/32 (C2-C5, fed to FPN). For
 ImageNet a last 1x1 conv-BN-ReLU to ``stage_out_channels[-1]``, dropout 0.2, global average pooling
-and a 1000-way FC follow (:class:`DetNASImageNetHead`).
+and a 1000-way FC follow (:class:`.head.DetNASImageNetHead`).
 """
 import random
 
@@ -15,7 +15,10 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
 from .blocks import CHOICES, ShuffleChoiceBlock
-from .genotype import GenotypeError, load_genotype, normalize_channels, validate_genotype
+from .flops import get_flops_table
+from .genotype import (GenotypeError, load_genotype, normalize_channels, normalize_repeats,
+                       validate_genotype)
+from .head import DetNASImageNetHead
 
 
 def _init_official(module):
@@ -42,9 +45,7 @@ class _DetNASBase(BaseModule):
     def __init__(self, stage_repeats, stage_out_channels, out_indices, norm_cfg, norm_eval,
                  init_cfg):
         super().__init__(init_cfg=init_cfg)
-        if len(stage_repeats) != 4 or any(int(r) < 1 for r in stage_repeats):
-            raise ValueError(f'stage_repeats must be 4 positive ints, got {stage_repeats}')
-        self.stage_repeats = [int(r) for r in stage_repeats]
+        self.stage_repeats = normalize_repeats(stage_repeats)
         self.stage_out_channels = normalize_channels(stage_out_channels)
         if any(i not in range(4) for i in out_indices):
             raise ValueError(f'out_indices must be in 0..3 (C2-C5), got {out_indices}')
@@ -114,14 +115,15 @@ class DetNASShuffleNet(_DetNASBase):
         sample_per_forward (bool): resample the path at every training forward.
         flops_bins (tuple, optional): ``(low, high, step)`` in MFLOPs of the whole ImageNet
             classifier at 224x224 counted as the official ``get_cand_flops`` (conv and FC only,
-            see :mod:`.flops`; 288-364M over the 300M space): draw a FLOPs bin uniformly, then
-            uniform paths until one falls in it (at most ``flops_bins_tries``; else the last
-            draw). This is the official ImageNet
-            supernet sampler (``Supernet-ImageNet/train.py``, ``get_uniform_sample_cand``,
+            see :mod:`.flops`): draw a FLOPs bin uniformly, then uniform paths until one falls
+            in it (at most ``flops_bins_tries``; else the last draw). This is the official
+            ImageNet supernet sampler (``Supernet-ImageNet/train.py``, ``get_uniform_sample_cand``,
             bins 290-360 step 10 for 300M); None = plain uniform sampling (official COCO
             fine-tuning, ``maskrcnn_benchmark/engine/trainer.py``).
         flops_bins_tries (int): draws per bin before giving up (official ``timeout=500``).
-        seed (int, optional): seed of the backbone's own path sampler.
+        seed (int, optional): seed of the backbone's own path sampler; None draws it from
+            Python's ``random``, which the runner seeds (``randomness.seed``) before it builds
+            the model, so the runner's seed fixes the path sequence.
     """
 
     def __init__(self,
@@ -150,7 +152,7 @@ class DetNASShuffleNet(_DetNASBase):
             nn.ModuleDict({c: self._make_block(i, c)
                            for c in CHOICES}) for i in range(self.num_blocks))
         self.sample_per_forward = sample_per_forward
-        self._rng = random.Random(seed)
+        self._rng = random.Random(random.getrandbits(64) if seed is None else seed)
         self._choice = None
         self.sample_choice()
 
@@ -206,7 +208,6 @@ class DetNASShuffleNet(_DetNASBase):
         """Backbone FLOPs of ``genotype`` (default: current path) from the lookup table;
         ``with_head`` adds the ImageNet head, ``count_bn=False`` is the official count (conv and
         FC only, see :mod:`.flops`)."""
-        from .flops import get_flops_table
         table = get_flops_table(
             self.stage_repeats, self.stage_out_channels, input_size, count_bn=count_bn)
         return table.flops(self._choice if genotype is None else genotype, with_head)
@@ -273,25 +274,6 @@ class DetNASShuffleNetFixed(_DetNASBase):
 
     def forward(self, x):
         return self._run(x, self.layers)
-
-
-class DetNASImageNetHead(nn.Module):
-    """The paper's ImageNet head: 1x1 conv-BN-ReLU to ``last`` channels (conv with bias),
-    channel dropout (Dropout2d) 0.2, global average pooling, FC (official
-    ``Supernet-ImageNet/detnasnet.py``)."""
-
-    def __init__(self, in_channels, last_channels, num_classes=1000, dropout=0.2):
-        super().__init__()
-        self.last_conv = nn.Sequential(
-            nn.Conv2d(in_channels, last_channels, 1, bias=True), nn.BatchNorm2d(last_channels),
-            nn.ReLU(inplace=True))
-        self.dropout = nn.Dropout2d(dropout)  # channel dropout, as the official head
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.fc = nn.Linear(last_channels, num_classes)
-
-    def forward(self, x):
-        x = self.pool(self.dropout(self.last_conv(x))).flatten(1)
-        return self.fc(x)
 
 
 class DetNASClassifier(nn.Module):

@@ -9,6 +9,11 @@ candidates up to ``population_num``. A candidate is *legal* when it satisfies th
 has never been evaluated (``legal()`` rejects visited candidates, so nothing is scored twice);
 we also reject duplicates inside one population. Candidates are tuples of choice indices.
 
+:class:`Evolution` is the search algorithm of :class:`.DetNASSearchLoop`, free of the runner:
+``propose()`` returns the next population (the first one while nothing has been scored),
+``update(candidates, scores)`` adds their scores to the memory the parents are drawn from, and
+``state_dict()`` holds that memory and the random state.
+
 Deviation: the official mutation/crossover loops decrement their try counter only on success,
 so they can spin forever when few legal children exist; here each operator stops after
 ``10 x num`` draws (the official intent) and random candidates fill the rest of the population.
@@ -56,6 +61,7 @@ class Evolution:
         self.is_legal = is_legal or (lambda cand: True)
         self.max_random_tries = max_random_tries
         self.rng = random.Random(seed)
+        self.scores = {}  # every candidate scored so far -> score
 
     # ------------------------------------------------------------------ operators
     def _accept(self, cand, seen, out):
@@ -122,12 +128,27 @@ class Evolution:
         self.crossover(parents, self.crossover_num, seen, out)
         return self.random_candidates(self.population_num - len(out), seen, out)
 
-    # ----------------------------------------------------------------------- state
-    def get_state(self):
-        """JSON-able random state (for resuming a search)."""
-        version, internal, gauss = self.rng.getstate()
-        return [version, list(internal), gauss]
+    # --------------------------------------------------------------- search algorithm
+    def propose(self):
+        """The next population: random while nothing is scored, else bred from the best."""
+        if not self.scores:
+            return self.initial_population()
+        return self.next_population(self.scores)
 
-    def set_state(self, state):
-        version, internal, gauss = state
+    def update(self, candidates, scores):
+        """Remember the scores of a finished population."""
+        for cand, score in zip(candidates, scores):
+            self.scores[tuple(cand)] = float(score)
+        top = self.parents(self.scores)
+        return dict(scored=len(self.scores), top_mean=sum(self.scores[c] for c in top) / len(top))
+
+    def state_dict(self):
+        version, internal, gauss = self.rng.getstate()
+        return dict(
+            rng=[version, list(internal), gauss],
+            scores=[[list(c), s] for c, s in self.scores.items()])
+
+    def load_state_dict(self, state):
+        version, internal, gauss = state['rng']
         self.rng.setstate((version, tuple(internal), gauss))
+        self.scores = {tuple(c): s for c, s in state['scores']}

@@ -7,8 +7,7 @@ handles): one multiply-add = one FLOP; a conv counts ``out.numel() * in/groups *
 not counted), BatchNorm in eval mode ``2 * numel`` (affine), Linear ``in * out``, adaptive average
 pooling ``in.numel()``, ReLU/concat/reshape nothing. The table is built once per
 ``(stage_repeats, stage_out_channels, input_size, count_bn)`` by running each candidate of each
-position once on the ``meta`` device (shapes only, no arithmetic), so building it costs
-milliseconds.
+position once on the ``meta`` device (shapes only, no arithmetic).
 
 The official code counts differently, and the search space's constraints follow it
 (``count_bn=False``): convolutions and FC layers only, BatchNorm not counted. That is
@@ -23,6 +22,7 @@ import torch.nn as nn
 
 from .blocks import CHOICES, ShuffleChoiceBlock
 from .genotype import normalize_channels, validate_genotype
+from .head import DetNASImageNetHead
 
 
 def count_module_flops(module, x, count_bn=True):
@@ -69,7 +69,6 @@ class FlopsTable:
                  input_size=224,
                  num_classes=1000,
                  count_bn=True):
-        from .backbone import DetNASImageNetHead
         chs = normalize_channels(stage_out_channels)
         self.num_blocks = sum(stage_repeats)
         meta = torch.device('meta')

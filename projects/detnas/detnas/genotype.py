@@ -30,15 +30,43 @@ class GenotypeError(ValueError):
     """An invalid DetNAS genotype (wrong length or unknown op), naming the bad block."""
 
 
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
 def normalize_channels(stage_out_channels):
-    """Return ``[stem, c2, c3, c4, c5, last]``; drops the official leading ``-1``."""
+    """Return ``[stem, c2, c3, c4, c5, last]``; drops the official leading ``-1``.
+
+    The widths must build ShuffleNetV2 blocks: a stride-2 block widens its input (its main
+    branch makes ``out - in`` channels), so stem < s1 < s2 < s3 < s4, and the stride-1 blocks
+    split their channels in half, so s1..s4 are even.
+    """
+    if not isinstance(stage_out_channels, (list, tuple)):
+        raise GenotypeError('stage_out_channels must be a list [stem, s1, s2, s3, s4, last], '
+                            f'got {stage_out_channels!r}')
     chs = list(stage_out_channels)
     if len(chs) == 7 and chs[0] == -1:
         chs = chs[1:]
-    if len(chs) != 6 or any(not isinstance(c, int) or c <= 0 for c in chs):
+    if len(chs) != 6 or not all(_is_int(c) and c > 0 for c in chs):
         raise GenotypeError('stage_out_channels must be [stem, s1, s2, s3, s4, last] '
-                            f'(positive ints), got {stage_out_channels}')
+                            f'(positive ints), got {stage_out_channels!r}')
+    if not all(a < b for a, b in zip(chs[:4], chs[1:5])):
+        raise GenotypeError('stage_out_channels: stem < s1 < s2 < s3 < s4 is needed (a stride-2 '
+                            f'block widens its input), got {stage_out_channels!r}')
+    odd = [f's{i}={c}' for i, c in enumerate(chs[1:5], 1) if c % 2]
+    if odd:
+        raise GenotypeError(f'stage_out_channels: {", ".join(odd)} must be even (a stride-1 '
+                            'block splits its channels in half)')
     return chs
+
+
+def normalize_repeats(stage_repeats):
+    """``stage_repeats`` as a list of 4 positive ints (wrong types are refused)."""
+    if (not isinstance(stage_repeats, (list, tuple)) or len(stage_repeats) != 4
+            or not all(_is_int(r) and r > 0 for r in stage_repeats)):
+        raise GenotypeError(f'stage_repeats must be a list of 4 positive ints, got '
+                            f'{stage_repeats!r}')
+    return list(stage_repeats)
 
 
 def validate_genotype(genotype, num_blocks):
@@ -47,52 +75,69 @@ def validate_genotype(genotype, num_blocks):
     Raises:
         GenotypeError: wrong length, or an unknown op (the message names the block index).
     """
-    if isinstance(genotype, (str, bytes)) or not hasattr(genotype, '__len__'):
+    if not isinstance(genotype, (list, tuple)):
         raise GenotypeError(f'a genotype is a list of {num_blocks} choices, got {genotype!r}')
     if len(genotype) != num_blocks:
         raise GenotypeError(f'genotype has {len(genotype)} blocks, this space has {num_blocks} '
                             f'(stage_repeats sum)')
     names = []
     for i, op in enumerate(genotype):
-        if isinstance(op, int) and not isinstance(op, bool) and 0 <= op < len(CHOICES):
+        if _is_int(op) and 0 <= op < len(CHOICES):
             op = CHOICES[op]
-        if op not in CHOICES:
-            raise GenotypeError(f'block {i}: unknown op {op!r}; expected one of {CHOICES}')
+        if not isinstance(op, str) or op not in CHOICES:
+            raise GenotypeError(f'block {i}: unknown op {op!r}; expected one of {CHOICES} or an '
+                                'index 0-3')
         names.append(op)
     return names
+
+
+def _parse(data):
+    if not isinstance(data, dict):
+        raise GenotypeError('a genotype file holds a mapping with genotype, stage_repeats and '
+                            f'stage_out_channels, got {data!r}')
+    for key in ('genotype', 'stage_repeats', 'stage_out_channels'):
+        if key not in data:
+            raise GenotypeError(f'{key!r} is missing (keys: {sorted(data)})')
+    data = dict(data)
+    data['stage_out_channels'] = normalize_channels(data['stage_out_channels'])
+    data['stage_repeats'] = normalize_repeats(data['stage_repeats'])
+    data['genotype'] = validate_genotype(data['genotype'], sum(data['stage_repeats']))
+    return data
 
 
 def load_genotype(path_or_dict):
     """Load a genotype YAML (a path, a name in ``genotypes/``, or an already loaded dict).
 
     Returns a dict with ``genotype`` (validated names), ``stage_repeats``, ``stage_out_channels``
-    (normalized) and the other keys of the file.
+    (normalized) and the other keys of the file. Errors name the file, the entry and what was
+    expected.
     """
     if isinstance(path_or_dict, dict):
-        data = dict(path_or_dict)
-    else:
-        path = path_or_dict
-        if not osp.exists(path):
-            cand = osp.join(GENOTYPE_DIR, path if path.endswith('.yaml') else path + '.yaml')
-            if osp.exists(cand):
-                path = cand
-        with open(path) as f:
-            data = yaml.safe_load(f)
-    for key in ('genotype', 'stage_repeats', 'stage_out_channels'):
-        if key not in data:
-            raise GenotypeError(f'genotype file lacks {key!r}: {path_or_dict}')
-    data['stage_out_channels'] = normalize_channels(data['stage_out_channels'])
-    data['stage_repeats'] = [int(r) for r in data['stage_repeats']]
-    data['genotype'] = validate_genotype(data['genotype'], sum(data['stage_repeats']))
-    return data
+        return _parse(path_or_dict)
+    if not isinstance(path_or_dict, str):
+        raise GenotypeError(f'a genotype is a YAML path, a name in {GENOTYPE_DIR} or a dict, got '
+                            f'{path_or_dict!r}')
+    path = path_or_dict
+    if not osp.exists(path):
+        cand = osp.join(GENOTYPE_DIR, path if path.endswith('.yaml') else path + '.yaml')
+        if not osp.exists(cand):
+            raise GenotypeError(f'genotype file not found: {path} (nor {cand})')
+        path = cand
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    try:
+        return _parse(data)
+    except GenotypeError as e:
+        raise GenotypeError(f'{path}: {e}') from None
 
 
-def dump_genotype(path, genotype, stage_repeats, stage_out_channels, **extra):
-    """Write a genotype YAML that :func:`load_genotype` and the fixed backbone read."""
-    data = dict(extra)
+def dump_genotype(genotype, path, stage_repeats, stage_out_channels, **meta):
+    """Write a genotype YAML that :func:`load_genotype` and the fixed backbone read (the
+    suite's argument order: genotype, path, then what it needs and metadata)."""
+    data = dict(meta)
     data.update(
-        stage_repeats=list(stage_repeats),
-        stage_out_channels=normalize_channels(stage_out_channels),
-        genotype=validate_genotype(genotype, sum(stage_repeats)))
+        stage_repeats=normalize_repeats(list(stage_repeats)),
+        stage_out_channels=normalize_channels(list(stage_out_channels)),
+        genotype=validate_genotype(list(genotype), sum(stage_repeats)))
     with open(path, 'w') as f:
         yaml.safe_dump(data, f, sort_keys=False)

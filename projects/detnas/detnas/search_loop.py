@@ -1,53 +1,47 @@
-"""``DetNASSearchLoop``: DetNAS step 3, evolutionary search on the fine-tuned supernet, as an
-MMEngine loop (``train_cfg=dict(type='DetNASSearchLoop', ...)`` under ``mim train``).
+"""``DetNASSearchLoop``: DetNAS step 3, the evolutionary search on the fine-tuned supernet, as
+an MMEngine loop (``train_cfg=dict(type='DetNASSearchLoop', ...)`` under ``mim train``).
 
 Paper Sec. 3.3 / megvii-model/DetNAS ``distributed_arch_search/``: population 50, top 10
 parents, 20 mutations (p=0.1 per gene), 20 crossovers, 10 random, 20 generations, candidates
-above the backbone-FLOPs limit (1x3x224x224, conv multiply-adds as the official count)
-rejected; every candidate inherits the supernet weights (``load_from`` = the COCO-fine-tuned
-supernet), gets its BN statistics reset and re-estimated on training batches (500 iterations),
-and is scored by COCO bbox AP on the search split held out of train (the reported val split is
-never used). The algorithm is in :mod:`.evolution`, the recalibration in :mod:`.bn_calibration`.
+above the backbone-FLOPs limit (1x3x224x224, conv multiply-adds as the official count) rejected
+(:mod:`.evolution`). Each candidate is scored by the objective (the paper's fitness,
+:class:`.DetNASSupernetObjective`: supernet weights from ``load_from``, BN recalibration, AP on
+the search split held out of train).
 
-With ``--launcher pytorch`` each rank scores a different candidate (the official search spread
-candidates over GPUs through a message queue); SyncBN is turned into BN for this, BN
-calibration reads each rank's shard of the training set, and every rank evaluates its candidate
-on the whole search split. Files in ``work_dir`` (written by rank 0):
-
-* ``search_history.jsonl``: one line per scored candidate (generation, genotype, score,
-  backbone FLOPs as the limit counts them, wall time); a candidate is never scored twice;
-* ``search_state.json``: generation, population, random state and the supernet checkpoint, so
-  ``--resume`` continues after a kill without losing any scored candidate (mmdet's ``train.py``
-  drops ``load_from`` under ``--resume``; the loop reloads the checkpoint named here);
-* ``best_genotype.yaml``: the best candidate with its widths, the input of a retrain config;
-* ``best_subnet.pth``: the detector with the best path sliced out of the supernet, with the BN
-  statistics it was scored with, loadable by ``load_from`` or as backbone init with
-  ``prefix='backbone.'``;
-* ``search_progress.png``: score of every candidate per generation.
+The loop follows the suite's search-loop contract (``projects/detnas/README.md``, "Search"):
+propose -> evaluate -> record -> update -> save, one generation ("step") at a time. Files in
+``work_dir`` are described in :mod:`.search_records`, plus ``best_subnet.pth`` from the
+objective. Resume rule: ``--resume`` continues the search of ``work_dir`` (scored candidates are
+read back, never re-scored; the generation's population and the supernet checkpoint come from
+the state, since mmdet's ``train.py`` drops ``load_from`` under ``--resume``); without
+``--resume`` a ``work_dir`` that already holds a search is refused. With ``--launcher pytorch``
+the ranks score different candidates of a population and every rank breeds the same next one.
 """
 import copy
 import json
 import os
 import os.path as osp
 import time
+import traceback
+from datetime import timedelta
+from typing import Dict, List, Optional
 
-import numpy as np
-import torch
-from mmdet.registry import DATA_SAMPLERS, LOOPS
+from mmdet.registry import LOOPS, TASK_UTILS
 from mmengine.dist import all_gather_object, broadcast_object_list, get_rank, get_world_size
-from mmengine.model import is_model_wrapper, revert_sync_batchnorm
 from mmengine.runner import BaseLoop, load_checkpoint
-from torch.utils.data import Sampler
 
 from .blocks import CHOICES
-from .bn_calibration import calibrate_bn
 from .evolution import Evolution
-from .genotype import dump_genotype, load_genotype
+from .genotype import dump_genotype
 from .path_hook import find_supernet
+from .search_records import (SearchHistory, SearchRecord, best_record, load_state, now,
+                             plot_progress, save_state)
+
+# options that may change between a run and its resume (the budget, run control)
+RUN_CONTROL = ('num_steps', 'max_new_candidates', 'allow_changed_settings')
 
 
 def _from_rank0(obj):
-    """Rank 0's ``obj`` on every rank (all ranks must search the same population)."""
     if get_world_size() == 1:
         return obj
     box = [obj]
@@ -55,29 +49,17 @@ def _from_rank0(obj):
     return box[0]
 
 
-@DATA_SAMPLERS.register_module()
-class DetNASWholeSplitSampler(Sampler):
-    """Every index in order, on every rank: each rank scores its own candidate on the whole
-    search split (``DefaultSampler`` would shard it)."""
-
-    def __init__(self, dataset, seed=None):
-        self.size = len(dataset)
-
-    def __iter__(self):
-        return iter(range(self.size))
-
-    def __len__(self):
-        return self.size
-
-
 @LOOPS.register_module()
 class DetNASSearchLoop(BaseLoop):
     """Evolutionary search over DetNAS backbone paths (see the module docstring).
 
     Args:
-        runner, dataloader: given by the runner (``dataloader`` = training split, used for BN
+        runner, dataloader: given by the runner (``dataloader``: training split, for the BN
             calibration).
-        max_epochs (int): generations (paper: 20).
+        objective (dict): what scores a path, e.g. ``dict(type='DetNASSupernetObjective',
+            bn_calibration=dict(num_iters=500))`` or ``dict(type='DetNASMatchObjective',
+            target=...)``.
+        num_steps (int): generations (paper: 20).
         population_num, select_num, mutation_num, crossover_num, mutation_prob: paper: 50, 10,
             20, 20, 0.1 (random fill = 50 - 20 - 20 = 10).
         flops_limit (float): backbone FLOPs limit at ``flops_input_size`` (paper: 300e6 for the
@@ -85,64 +67,49 @@ class DetNASSearchLoop(BaseLoop):
             ``legal``: conv multiply-adds of the detection body, BN not counted; see
             :mod:`.flops`); None = unconstrained.
         flops_input_size (int): side of the square input the FLOPs are counted at (224).
-        bn_calibration (dict): :func:`calibrate_bn` arguments ``num_iters`` (paper 500) and
-            ``cumulative``.
-        search_dataloader, search_evaluator (dict): the held-out split; default: the config's
-            top-level ``search_dataloader`` / ``search_evaluator``.
-        score_key (str): fitness metric (COCO bbox AP).
-        fitness (dict, optional): ``dict(type='match', target=GENOTYPE)`` replaces detector
-            evaluation by the fraction of genes equal to ``target`` (synthetic objective with a
-            known optimum, for tests).
-        export (bool): write ``best_subnet.pth`` at the end (real fitness only).
-        max_new_candidates (int, optional): stop after scoring that many new candidates (a time
-            budget; rerun with ``--resume`` to continue).
-        resume (bool, optional): continue from ``work_dir``; default: the runner's ``resume``.
-        seed (int): seed of the evolution.
+        score_key (str): the fitness metric; a key the objective does not produce is an error.
+        max_new_candidates (int, optional): stop this run after that many new evaluations (a
+            time box; ``--resume`` continues).
+        allow_changed_settings (bool): resume even if the search settings differ from the stored
+            ones (otherwise an error names the differences).
+        seed (int): seeds the evolution and the calibration batches' order.
     """
 
     def __init__(self,
                  runner,
                  dataloader,
-                 max_epochs=20,
-                 population_num=50,
-                 select_num=10,
-                 mutation_num=20,
-                 crossover_num=20,
-                 mutation_prob=0.1,
-                 flops_limit=300e6,
-                 flops_input_size=224,
-                 bn_calibration=dict(num_iters=500, cumulative=False),
-                 search_dataloader=None,
-                 search_evaluator=None,
-                 score_key='coco/bbox_mAP',
-                 fitness=None,
-                 export=True,
-                 max_new_candidates=None,
-                 resume=None,
-                 seed=0):
-        super().__init__(runner, dataloader)
-        self.max_generations = max_epochs
-        self.flops_limit = flops_limit
-        self.flops_input_size = flops_input_size
-        self.bn_calibration = dict(num_iters=500, cumulative=False)
-        self.bn_calibration.update(bn_calibration)
-        self.search_dataloader_cfg = search_dataloader or runner.cfg.get('search_dataloader')
-        self.search_evaluator_cfg = search_evaluator or runner.cfg.get('search_evaluator')
-        self.score_key = score_key
-        self.export = export
+                 objective: dict,
+                 num_steps: int = 20,
+                 population_num: int = 50,
+                 select_num: int = 10,
+                 mutation_num: int = 20,
+                 crossover_num: int = 20,
+                 mutation_prob: float = 0.1,
+                 flops_limit: Optional[float] = 300e6,
+                 flops_input_size: int = 224,
+                 score_key: str = 'coco/bbox_mAP',
+                 max_new_candidates: Optional[int] = None,
+                 allow_changed_settings: bool = False,
+                 seed: int = 0):
+        for name, value in (('num_steps', num_steps), ('population_num', population_num), ('seed',
+                                                                                           seed)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TypeError(f'train_cfg.{name} must be a non-negative int, got {value!r}')
+        loader_cfg = copy.deepcopy(dataloader)
+        loader_cfg['sampler'] = dict(type='DetNASCandidateSampler', shuffle=True)
+        super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
+        self.objective = TASK_UTILS.build(objective)
+        self.num_steps, self.samples_per_step = num_steps, population_num
+        self.score_key, self.seed = score_key, seed
         self.max_new_candidates = max_new_candidates
-        self.resume = runner._resume if resume is None else resume
-        self.work_dir = runner.work_dir
-        self.history_path = osp.join(self.work_dir, 'search_history.jsonl')
-        self.state_path = osp.join(self.work_dir, 'search_state.json')
-        self.best_path = osp.join(self.work_dir, 'best_genotype.yaml')
-        self.subnet_path = osp.join(self.work_dir, 'best_subnet.pth')
-        # the fine-tuned supernet; `mim train --resume` drops load_from, so the path is also kept
-        # in search_state.json and loaded from there on resume
-        self.supernet_weights = runner._load_from
+        self.allow_changed_settings = allow_changed_settings
+        self.flops_limit, self.flops_input_size = flops_limit, flops_input_size
         self.supernet = find_supernet(runner.model)
-        self.evolution = Evolution(
-            self.supernet.num_blocks,
+        self.num_blocks = self.supernet.num_blocks
+        # the fine-tuned supernet; `mim train --resume` drops load_from, so the state keeps it
+        self.supernet_weights = runner._load_from
+        self.algorithm = Evolution(
+            self.num_blocks,
             len(CHOICES),
             population_num=population_num,
             select_num=select_num,
@@ -151,311 +118,248 @@ class DetNASSearchLoop(BaseLoop):
             crossover_num=crossover_num,
             is_legal=self._within_flops,
             seed=seed)
-        self._target = None
-        if fitness is not None:
-            if fitness.get('type') != 'match':
-                raise ValueError(f'unknown fitness {fitness}; only type="match" is defined')
-            target = load_genotype(fitness['target'])
-            if target['genotype'].__len__() != self.supernet.num_blocks:
-                raise ValueError(f'fitness target has {len(target["genotype"])} blocks, the '
-                                 f'supernet {self.supernet.num_blocks}')
-            self._target = tuple(CHOICES.index(c) for c in target['genotype'])
-        self._model = None
-        self._search_loader = None
-        self._metric = None
-        self._kept_bn = None  # (cand, score, BN buffers) of this rank's best scored candidate
+        self.step = 0
+        self.pending: Optional[List[List[int]]] = None  # the generation's population
+        self.records: List[SearchRecord] = []
+        train_cfg = runner.cfg.get('train_cfg') or {}
+        self.settings = json.dumps(
+            dict(
+                train_cfg={
+                    k: v
+                    for k, v in dict(train_cfg).items() if k not in RUN_CONTROL
+                },
+                model=runner.cfg.get('model')),
+            sort_keys=True,
+            default=str)
+        work_dir = runner.work_dir
+        self.history = SearchHistory(osp.join(work_dir, 'search_history.jsonl'))
+        self.state_path = osp.join(work_dir, 'search_state.pth')
+        self.best_path = osp.join(work_dir, 'best_genotype.yaml')
+        self.plot_path = osp.join(work_dir, 'search_progress.png')
 
-    # The runner and its hooks read these counters; one generation counts as one iteration.
-    _epoch = 0
-    _iter = 0
-
+    # what the runner and its hooks read: a step is an "epoch", a candidate an "iteration"
     @property
     def max_epochs(self):
-        return 1
+        return self.num_steps
 
     @property
     def max_iters(self):
-        return self.max_generations
+        return self.num_steps * self.samples_per_step
 
     @property
     def epoch(self):
-        return self._epoch
+        return self.step
 
     @property
     def iter(self):
-        return self._iter
+        return len(self.records)
 
-    # ------------------------------------------------------------------- costs
-    def flops(self, cand):
+    # ------------------------------------------------------------------ costs
+    def flops(self, cand) -> float:
         """Backbone FLOPs of ``cand`` at ``flops_input_size``, the official search's count (conv
         only, lookup table)."""
         return self.supernet.genotype_flops([CHOICES[i] for i in cand],
                                             self.flops_input_size,
                                             count_bn=False)
 
-    def _within_flops(self, cand):
+    def _within_flops(self, cand) -> bool:
         return self.flops_limit is None or self.flops(cand) <= self.flops_limit
 
-    # ----------------------------------------------------------------- scoring
-    def _detector(self):
-        """The detector the candidates run in: unwrapped, with SyncBN as BN when ranks differ."""
-        if self._model is None:
-            model = self.runner.model.module if is_model_wrapper(
-                self.runner.model) else self.runner.model
-            if get_world_size() > 1:
-                model = revert_sync_batchnorm(model)
-            self._model = model
-            self.supernet = find_supernet(model)
-            self.supernet.sample_per_forward = False
-        return self._model
-
-    def _search_metric(self):
-        if self._search_loader is None:
-            cfg = copy.deepcopy(self.search_dataloader_cfg)
-            if get_world_size() > 1:
-                cfg['sampler'] = dict(type='DetNASWholeSplitSampler')
-            self._search_loader = self.runner.build_dataloader(cfg)
-            evaluator = self.runner.build_evaluator(self.search_evaluator_cfg)
-            if len(evaluator.metrics) != 1:
-                raise ValueError('search_evaluator must hold one metric')
-            self._metric = evaluator.metrics[0]
-            self._metric.dataset_meta = self._search_loader.dataset.metainfo
-        return self._search_loader, self._metric
-
-    def _set_path(self, cand):
-        model = self._detector()
-        self.supernet.set_choice(list(cand))
-        calibrate_bn(model, self.dataloader, **self.bn_calibration)
-        return model
-
-    def score(self, cand):
-        """Fitness of ``cand``: bbox AP on the search split after BN calibration."""
-        if self._target is not None:
-            return float(np.mean(np.asarray(cand) == np.asarray(self._target)))
-        model = self._set_path(cand)
-        loader, metric = self._search_metric()
-        with torch.no_grad():
-            for data in loader:
-                samples = [s.to_dict() for s in model.val_step(data)]  # as Evaluator.process
-                metric.process(data_batch=data, data_samples=samples)
-        if len(metric.results) != len(loader.dataset):  # e.g. a sampler that shards by rank
-            raise RuntimeError(f'scored {len(metric.results)} of the {len(loader.dataset)} '
-                               'search images; every rank must see the whole split')
-        # compute on this rank only: ranks score different candidates
-        metrics = metric.compute_metrics(metric.results)
-        metric.results.clear()
-        prefix = f'{metric.prefix}/' if metric.prefix else ''
-        value = float(metrics.get(self.score_key[len(prefix):], 0.0) or 0.0)
-        if self._kept_bn is None or value > self._kept_bn[1]:
-            buffers = {
-                n: b.detach().cpu().clone()
-                for n, b in model.named_buffers()
-                if n.endswith(('running_mean', 'running_var', 'num_batches_tracked'))
-            }
-            self._kept_bn = (tuple(cand), value, buffers)
-        return value
-
     # ------------------------------------------------------------------ state
-    def _read_work_dir(self):
-        """(state, history) as found in ``work_dir`` (rank 0 reads, and rewrites the history
-        without a line cut by a kill)."""
-        history, state = [], None
-        if osp.exists(self.history_path):
-            with open(self.history_path) as f:
-                for line in f:
-                    try:
-                        history.append(json.loads(line))
-                    except json.JSONDecodeError:  # a line cut by a kill
-                        break
-            with open(self.history_path, 'w') as f:
-                f.writelines(json.dumps(r) + '\n' for r in history)
-        if osp.exists(self.state_path):
-            with open(self.state_path) as f:
-                state = json.load(f)
-        return state, history
-
-    def _load(self):
-        """(generation, population, history) from ``work_dir`` (fresh if not resuming); rank 0
-        reads the files and shares them, so every rank resumes the same search."""
-        if not self.resume:
-            if get_rank() == 0:
-                for p in (self.history_path, self.state_path, self.best_path, self.subnet_path,
-                          osp.join(self.work_dir, 'search_progress.png')):
-                    if osp.exists(p):
-                        os.remove(p)
-            return 0, None, []
-        state, history = _from_rank0(self._read_work_dir() if get_rank() == 0 else None)
-        if state is not None:
-            self.evolution.set_state(state['rng'])
-            if self.supernet_weights is None and state.get('load_from'):
-                self.supernet_weights = state['load_from']
-                load_checkpoint(
-                    self._detector(),
-                    self.supernet_weights,
-                    map_location='cpu',
-                    logger=self.runner.logger)
-                self.runner.logger.info('DetNAS search: supernet weights reloaded from '
-                                        f'{self.supernet_weights}')
-        self.runner.logger.info(f'DetNAS search: resuming with {len(history)} scored candidates' +
-                                (f', generation {state["generation"]}' if state else ''))
+    def _start(self) -> None:
+        """Apply the resume rule (module docstring); rank 0 reads, every rank gets the same."""
+        files = [self.history.path, self.state_path, self.best_path]
+        if not self.runner._resume:
+            found = _from_rank0([osp.basename(p) for p in files if osp.exists(p)])
+            if found:
+                raise RuntimeError(f'{self.runner.work_dir} already holds a search ({found}): add '
+                                   '--resume to continue it, or choose another --work-dir')
+            return
+        state, rows = _from_rank0((load_state(self.state_path),
+                                   self.history.read()) if get_rank() == 0 else None)
         if state is None:
-            return 0, None, history
-        return state['generation'], [tuple(c) for c in state['population']], history
+            raise RuntimeError(f'--resume: no search state ({self.state_path}) to continue; the '
+                               'previous run stopped before its first step. Start without '
+                               '--resume.')
+        if state['settings'] != self.settings and not self.allow_changed_settings:
+            old, new = json.loads(state['settings']), json.loads(self.settings)
+            diff = sorted(
+                k for part in new for k in set(old.get(part, {})) | set(new[part])
+                if old.get(part, {}).get(k) != new[part].get(k))
+            raise RuntimeError(f'--resume: the search settings differ from the stored ones '
+                               f'(changed: {diff}); restore them, or set '
+                               'train_cfg.allow_changed_settings=True to continue anyway')
+        self.step, self.pending = state['step'], state['pending']
+        self.algorithm.load_state_dict(state['algorithm'])
+        over = [i for i, c in enumerate(self.pending or []) if not self._within_flops(c)]
+        if over:
+            raise RuntimeError(f'--resume: members {over} of the stored population of generation '
+                               f'{self.step} exceed flops_limit={self.flops_limit}; restore the '
+                               'limit the search was started with')
+        if self.supernet_weights is None and state['load_from']:
+            self.supernet_weights = state['load_from']
+            load_checkpoint(
+                self.runner.model,
+                self.supernet_weights,
+                map_location='cpu',
+                logger=self.runner.logger)
+            self.runner.logger.info('[search] supernet weights reloaded from '
+                                    f'{self.supernet_weights}')
+        self.records = rows
+        self.runner.logger.info(f'[search] resumed at step {self.step} with {len(rows)} '
+                                f'candidates from {self.history.path}')
 
-    def _save_state(self, generation, population):
-        if get_rank() != 0:
-            return
-        tmp = self.state_path + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(
+    def _save(self) -> None:
+        if get_rank() == 0:
+            save_state(
+                self.state_path,
                 dict(
-                    generation=generation,
-                    population=[list(c) for c in population],
-                    rng=self.evolution.get_state(),
-                    load_from=self.supernet_weights), f)
-        os.replace(tmp, self.state_path)
+                    step=self.step,
+                    pending=self.pending,
+                    algorithm=self.algorithm.state_dict(),
+                    settings=self.settings,
+                    load_from=self.supernet_weights))
 
-    # ---------------------------------------------------------------- outputs
-    def _genotype_info(self):
-        return dict(
-            stage_repeats=self.supernet.stage_repeats,
-            stage_out_channels=self.supernet.stage_out_channels)
+    # ------------------------------------------------------------------ evaluate
+    def _candidate_seed(self, step: int, index: int) -> int:
+        return self.seed * 1000003 + step * self.samples_per_step + index
 
-    def _write_best(self, history):
-        if get_rank() != 0 or not history:
-            return
-        best = max(history, key=lambda r: r['score'])
-        dump_genotype(
-            self.best_path,
-            best['genotype'],
-            name='DetNAS search result',
-            source=f'DetNASSearchLoop, {self.history_path}',
-            score=best['score'],
-            score_key=self.score_key if self._target is None else 'synthetic_match',
-            backbone_flops_M=best['flops_M'],
-            generation=best['generation'],
-            **self._genotype_info())
-
-    def _plot(self, history):
-        if get_rank() != 0 or not history:
-            return
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        gens = np.array([r['generation'] for r in history])
-        scores = np.array([r['score'] for r in history])
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        jitter = (np.arange(len(gens)) % 9 - 4) * 0.04
-        ax.plot(gens + jitter, scores, '.', alpha=0.5, label='candidate')
-        best = [scores[gens <= g].max() for g in range(gens.max() + 1)]
-        ax.plot(range(len(best)), best, '-o', label='best so far')
-        ax.set_xlabel('generation')
-        ax.set_ylabel(self.score_key if self._target is None else 'synthetic fitness')
-        ax.set_title('DetNAS evolutionary search')
-        ax.legend(loc='lower right')
-        fig.tight_layout()
-        fig.savefig(osp.join(self.work_dir, 'search_progress.png'), dpi=80)
-        plt.close(fig)
-
-    def _export(self, history):
-        """Save the detector sliced to the best path, with the BN statistics it was scored with
-        (kept by the rank that scored it); recalibrated only if they are gone (e.g. the best was
-        scored before a resume)."""
-        from .backbone import slice_supernet_state_dict
-        best = max(history, key=lambda r: r['score'])
-        cand = tuple(CHOICES.index(c) for c in best['genotype'])
-        kept = self._kept_bn[2] if self._kept_bn and self._kept_bn[0] == cand else None
-        if get_world_size() > 1:  # from the rank that scored it in this run, if any
-            kept = next((k for k in all_gather_object(kept) if k is not None), None)
-        if kept is None:
-            model = self._set_path(cand)
-            bn_stats = 'recalibrated at export'
-        else:
-            model = self._detector()
-            self.supernet.set_choice(list(cand))
-            model.load_state_dict(kept, strict=False)
-            model.eval()
-            bn_stats = 'as scored'
-        if get_rank() != 0:
-            return
-        prefix = next(n for n, m in model.named_modules() if m is self.supernet) + '.'
-        state = slice_supernet_state_dict(model.state_dict(), best['genotype'], prefix=prefix)
-        meta = dict(
-            genotype=best['genotype'],
-            score=best['score'],
-            bn_stats=bn_stats,
-            **self._genotype_info())
-        torch.save(
-            dict(meta=meta, state_dict={
-                k: v.cpu()
-                for k, v in state.items()
-            }), self.subnet_path)
-        self.runner.logger.info(f'DetNAS search: best path sliced to {self.subnet_path} '
-                                f'(BN statistics {bn_stats})')
-
-    # -------------------------------------------------------------------- run
-    def _evaluate(self, population, scores, history, generation, budget):
-        """Score the unscored candidates of ``population``, ``world_size`` at a time."""
-        logger = self.runner.logger
+    def _evaluate(self, jobs, genotypes) -> List[dict]:
+        """Evaluate proposals ``jobs`` (indices), one per rank; every rank gets every result."""
         rank, world = get_rank(), get_world_size()
-        pending = [c for c in population if c not in scores]
-        new = 0
-        for start in range(0, len(pending), world):
-            if budget is not None and new >= budget:
-                return new, False
-            chunk = pending[start:start + world]
-            rec = None
-            if rank < len(chunk):
-                t0 = time.time()
-                score = self.score(chunk[rank])
-                rec = dict(
-                    generation=generation,
-                    genotype=[CHOICES[i] for i in chunk[rank]],
-                    score=score,
-                    flops_M=round(self.flops(chunk[rank]) / 1e6, 2),
-                    wall_time_s=round(time.time() - t0, 2),
-                    rank=rank)
-            recs = all_gather_object(rec) if world > 1 else [rec]
-            for cand, rec in zip(chunk, recs):
-                scores[cand] = rec['score']
-                history.append(rec)
-                if rank == 0:
-                    with open(self.history_path, 'a') as f:
-                        f.write(json.dumps(rec) + '\n')
-                logger.info(f'DetNAS search: generation {generation}, candidate '
-                            f'{len(history)}: {self.score_key}={rec["score"]:.4f}, '
-                            f'{rec["flops_M"]} MFLOPs ({rec["wall_time_s"]} s)')
-            new += len(chunk)
-        return new, True
+        mine = None
+        if rank < len(jobs):
+            i = jobs[rank]
+            try:
+                ev = self.objective(genotypes[i], self._candidate_seed(self.step, i))
+                if self.score_key not in ev.metrics:
+                    raise KeyError(f'score_key {self.score_key!r} is not among the metrics the '
+                                   f'objective produced: {sorted(ev.metrics)}')
+                mine = dict(metrics=ev.metrics, cost=dict(ev.cost, rank=rank))
+            except Exception as e:
+                if world == 1:
+                    raise
+                mine = dict(error=f'{type(e).__name__}: {e}', trace=traceback.format_exc())
+        results = all_gather_object(mine) if world > 1 else [mine]
+        for r, res in enumerate(results[:len(jobs)]):
+            if 'error' in res:  # stop every rank, not only the failing one
+                raise RuntimeError(f'rank {r} failed on proposal {jobs[r]} of step {self.step}: '
+                                   f'{res["error"]}\n{res["trace"]}')
+        return results[:len(jobs)]
+
+    def _record(self, row: SearchRecord, timing: Dict[str, float]) -> None:
+        self.records.append(row)
+        if get_rank() == 0:
+            self.history.append(row)
+            best = best_record(self.records)
+            if best is row:
+                tmp = self.best_path + '.tmp'
+                dump_genotype(
+                    row.genotype,
+                    tmp,
+                    stage_repeats=self.supernet.stage_repeats,
+                    stage_out_channels=self.supernet.stage_out_channels,
+                    backbone_flops_M=row.cost['flops_M'],
+                    name='DetNAS search best',
+                    source=self.history.path,
+                    score=row.score,
+                    score_key=self.score_key,
+                    step=row.step,
+                    index=row.index)
+                os.replace(tmp, self.best_path)
+        best = best_record(self.records)
+        step_best = max(r.score for r in self.records if r.step == row.step)
+        runner = self.runner
+        runner.visualizer.add_scalars({
+            'search/score': row.score,
+            'search/best': best.score
+        },
+                                      step=len(self.records))
+        total = self.num_steps * self.samples_per_step
+        per = timing['seconds'] / max(1, timing['evaluated'])
+        eta = timedelta(seconds=int(per * (total - len(self.records))))
+        runner.logger.info(
+            f'[search] generation {row.step + 1}/{self.num_steps}, candidate {row.index + 1}/'
+            f'{self.samples_per_step}: {self.score_key}={row.score:.4f}'
+            f'{" (cached)" if row.cached else ""} | generation best {step_best:.4f} | best '
+            f'{best.score:.4f} | {len(self.records)}/{total} candidates, {per:.1f} s each, '
+            f'ETA {eta}')
+
+    def _run_step(self, timing) -> bool:
+        """Evaluate and record the pending proposals; False if the run must stop here."""
+        genotypes = [[CHOICES[i] for i in cand] for cand in self.pending]
+        keys = [','.join(g) for g in genotypes]
+        done = {r.index: r for r in self.records if r.step == self.step}
+        evaluated = {r.key: r for r in self.records if not r.cached}
+        jobs, seen = [], set(evaluated)
+        for i, key in enumerate(keys):
+            if i not in done and key not in seen:
+                jobs.append(i)
+                seen.add(key)
+        world = get_world_size()
+        written = 0
+        while True:
+            # write, in proposal order, every row whose result is known
+            while written < len(keys) and (written in done or keys[written] in evaluated):
+                i = written
+                if i not in done:
+                    src = evaluated[keys[i]]
+                    fresh = (src.step, src.index) == (self.step, i)
+                    row = src if fresh else SearchRecord(self.step, i, src.key, src.genotype,
+                                                         src.score, src.metrics, {}, True, now())
+                    self._record(row, timing)
+                    done[i] = row
+                written += 1
+            if not jobs:
+                return True
+            chunk = jobs[:world]
+            if self.max_new_candidates is not None:
+                chunk = chunk[:max(0, self.max_new_candidates - timing['evaluated'])]
+                if not chunk:
+                    self.runner.logger.info('[search] max_new_candidates reached: stopping '
+                                            '(--resume continues)')
+                    return False
+            t0 = time.time()
+            results = self._evaluate(chunk, genotypes)
+            timing['seconds'] += time.time() - t0
+            timing['evaluated'] += len(chunk)
+            for i, res in zip(chunk, results):
+                cost = dict(flops_M=round(self.flops(self.pending[i]) / 1e6, 2), **res['cost'])
+                evaluated[keys[i]] = SearchRecord(self.step, i, keys[i], genotypes[i],
+                                                  float(res['metrics'][self.score_key]),
+                                                  res['metrics'], cost, False, now())
+            jobs = jobs[len(chunk):]
 
     def run(self):
-        logger = self.runner.logger
-        self._detector()
-        generation, population, history = self._load()
-        scores = {tuple(CHOICES.index(c) for c in r['genotype']): r['score'] for r in history}
-        if population is None:
-            population = _from_rank0(self.evolution.initial_population(scores))
-            self._save_state(generation, population)
-        new = 0
-        while generation < self.max_generations:
-            budget = None if self.max_new_candidates is None else self.max_new_candidates - new
-            got, finished = self._evaluate(population, scores, history, generation, budget)
-            new += got
-            self._write_best(history)
-            self._plot(history)
-            if not finished:
-                logger.info('DetNAS search: max_new_candidates reached, stopping (rerun with '
-                            '--resume to continue)')
-                return self.runner.model
-            top = self.evolution.parents(scores)
-            logger.info(f'DetNAS search: generation {generation} done, {len(scores)} scored, '
-                        f'top-{len(top)} {self.score_key}: '
-                        f'{[round(scores[c], 4) for c in top]}')
-            generation += 1
-            self._iter = generation
-            if generation < self.max_generations:
-                population = _from_rank0(self.evolution.next_population(scores))
-            self._save_state(generation, population)
-        if self.export and self._target is None and history:
-            self._export(history)
-        return self.runner.model
+        runner = self.runner
+        self._start()
+        self.objective.setup(runner, self)
+        keys = self.objective.metric_keys
+        if keys is not None and self.score_key not in keys:
+            raise ValueError(f'train_cfg.score_key={self.score_key!r} is not produced by the '
+                             f'objective (it reports {sorted(keys)})')
+        runner.call_hook('before_train')
+        timing = dict(seconds=0.0, evaluated=0)
+        while self.step < self.num_steps:
+            if self.pending is None:
+                self.pending = _from_rank0([list(c) for c in self.algorithm.propose()])
+                self._save()
+            if not self._run_step(timing):
+                break
+            rewards = [r.score for r in self.records if r.step == self.step]
+            stats = self.algorithm.update(self.pending, rewards)
+            runner.logger.info(f'[search] generation {self.step + 1}/{self.num_steps} done: ' +
+                               ', '.join(f'{k}={v:.4f}' for k, v in stats.items()))
+            self.step += 1
+            self.pending = None
+            self._save()
+            if get_rank() == 0:
+                plot_progress(self.records, self.plot_path, 'DetNAS evolutionary search',
+                              self.score_key)
+        if get_rank() == 0:
+            plot_progress(self.records, self.plot_path, 'DetNAS evolutionary search',
+                          self.score_key)
+        if self.step >= self.num_steps:  # finished, not stopped by max_new_candidates
+            self.objective.after_search(best_record(self.records), runner.work_dir)
+        runner.call_hook('after_train')
+        return runner.model

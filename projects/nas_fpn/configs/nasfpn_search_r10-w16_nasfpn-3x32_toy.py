@@ -3,7 +3,8 @@
 # held-out training images) shrunk for a CPU: ResNet-10 at width 16 from scratch, 160 px,
 # NAS-FPN 3@32, `proxy.max_iters` iterations per candidate, reward = bbox mAP on the toy
 # `search` split (held out of train; the reported `val` split is never used by the search).
-# Writes work_dir/{search_history.jsonl, samples.jsonl, best_genotype.yaml, search_progress.png}.
+# Writes work_dir/{search_history.jsonl, search_state.pth, best_genotype.yaml, search_progress.png};
+# a killed search continues with the same command plus --resume.
 _base_ = ['./retinanet_r18-w16_nasfpn-3x64_1xb8-12e_toy.py']
 model = dict(
     backbone=dict(type='ProxyResNet', depth=10),
@@ -12,13 +13,8 @@ model = dict(
 train_cfg = dict(
     _delete_=True,
     type='NASFPNSearchLoop',
-    num_steps=2,
-    samples_per_step=2,
-    num_cells=7,
-    intermediate_levels=(4, 5, 6, 7),
-    controller=dict(hidden_size=64),
-    ppo=dict(lr=5e-3, clip=0.2, epochs=4, entropy_weight=0.05, baseline_decay=0.9),
-    proxy=dict(
+    objective=dict(
+        type='NASFPNProxyObjective',
         max_iters=20,  # half a toy epoch: a CPU-minute search, not a meaningful ranking
         optim_wrapper=dict(
             type='OptimWrapper',
@@ -26,10 +22,16 @@ train_cfg = dict(
             clip_grad=dict(max_norm=10, norm_type=2)),
         warmup_iters=10,
         lr_decay_at=0.8,
-        cost_input=(160, 160)),
-    search_dataloader={{_base_.search_dataloader}},
-    search_evaluator={{_base_.search_evaluator}},
-    score_key='coco/bbox_mAP')
+        cost_input=(160, 160),
+        log_interval=10),
+    num_steps=2,
+    samples_per_step=2,
+    score_key='coco/bbox_mAP',
+    num_cells=7,
+    intermediate_levels=(4, 5, 6, 7),
+    controller=dict(hidden_size=64),
+    ppo=dict(lr=5e-3, clip=0.2, epochs=4, entropy_weight=0.05, baseline_decay=0.9),
+    seed=0)
 # the search reports on its held-out split only
 val_cfg = None
 val_dataloader = None

@@ -2,9 +2,11 @@
 # nasfpn_search_tpu.yaml): RetinaNet, ResNet-10 from scratch, 512x512, 10 epochs
 # (lr 0.08 decayed x0.1 at epoch 8, 1 warm-up epoch, batch 64), pyramid repeated 3 times
 # (3@256), reward = bbox AP on images held out of train2017. First split the annotations:
-#   python projects/nas_fpn/tools/split_coco_train.py data/coco/annotations/instances_train2017.json
-# then run on one GPU (the loop trains candidates one after another):
-#   mim train mmdet projects/nas_fpn/configs/nasfpn_search_r10_nasfpn-3x256_1xb64-512-10e_coco.py
+#   python tools/make_search_split.py data/coco/annotations/instances_train2017.json \
+#       --num-search 7392 --tag nasfpn
+# then search; each GPU trains its own candidates (one candidate per GPU, batch 64):
+#   mim train mmdet projects/nas_fpn/configs/nasfpn_search_r10_nasfpn-3x256_1xb64-512-10e_coco.py \
+#       --launcher pytorch --gpus 8
 # Not published, chosen here: 2 samples per controller step (the paper's Fig. 5 shows about
 # 24k samples for 12k steps), 1000 steps (a budget; the paper's best appeared near step 8k).
 _base_ = [
@@ -66,7 +68,7 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=8,
     dataset=dict(
-        ann_file='annotations/instances_train2017_nas-train.json', pipeline=train_pipeline))
+        ann_file='annotations/instances_train2017_nasfpn-train.json', pipeline=train_pipeline))
 search_dataloader = dict(
     batch_size=8,
     num_workers=4,
@@ -76,27 +78,22 @@ search_dataloader = dict(
     dataset=dict(
         type='CocoDataset',
         data_root=data_root,
-        ann_file='annotations/instances_train2017_nas-search.json',
+        ann_file='annotations/instances_train2017_nasfpn-search.json',
         data_prefix=dict(img='train2017/'),
         test_mode=True,
         pipeline=test_pipeline,
         backend_args=backend_args))
 search_evaluator = dict(
     type='CocoMetric',
-    ann_file=data_root + 'annotations/instances_train2017_nas-search.json',
+    ann_file=data_root + 'annotations/instances_train2017_nasfpn-search.json',
     metric='bbox',
     format_only=False,
     backend_args=backend_args)
 iters_per_epoch = (118287 - 7392) // 64  # train2017 minus the held-out images, batch 64
 train_cfg = dict(
     type='NASFPNSearchLoop',
-    num_steps=1000,
-    samples_per_step=2,
-    num_cells=7,
-    intermediate_levels=(4, 5, 6, 7),
-    controller=dict(hidden_size=64),
-    ppo=dict(lr=5e-3, clip=0.2, epochs=4, entropy_weight=0.05, baseline_decay=0.9),
-    proxy=dict(
+    objective=dict(
+        type='NASFPNProxyObjective',
         max_iters=10 * iters_per_epoch,
         optim_wrapper=dict(
             type='OptimWrapper',
@@ -105,9 +102,14 @@ train_cfg = dict(
         warmup_iters=iters_per_epoch,
         lr_decay_at=0.8,
         cost_input=(img, img)),
-    search_dataloader=search_dataloader,
-    search_evaluator=search_evaluator,
-    score_key='coco/bbox_mAP')
+    num_steps=1000,
+    samples_per_step=2,
+    score_key='coco/bbox_mAP',
+    num_cells=7,
+    intermediate_levels=(4, 5, 6, 7),
+    controller=dict(hidden_size=64),
+    ppo=dict(lr=5e-3, clip=0.2, epochs=4, entropy_weight=0.05, baseline_decay=0.9),
+    seed=0)
 val_cfg = None
 val_dataloader = None
 val_evaluator = None

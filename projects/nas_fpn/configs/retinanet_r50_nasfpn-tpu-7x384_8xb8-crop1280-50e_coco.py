@@ -1,7 +1,10 @@
 # RetinaNet R-50 NAS-FPN 7@384 at 1280 (paper Table 1 row "NAS-FPN R-50 (7 @ 384), 1280",
 # 103.9M params), paper form and recipe as the 1024 config; the head follows the pyramid width
 # (384), as N@C scales every pyramid feature to C channels.
-_base_ = ['./retinanet_r50_nasfpn-tpu-7x256_8xb8-crop1024-50e_coco.py']
+_base_ = [
+    './_base_/retinanet_r50_nasfpn-tpu-7x256.py', './_base_/coco_detection_crop640.py',
+    './_base_/schedule_sgd_50e.py'
+]
 img = 1280
 model = dict(
     data_preprocessor=dict(batch_augments=[dict(type='BatchFixedSizePad', size=(img, img))]),

@@ -67,9 +67,12 @@ def validate_genotype(cells, min_level=3, max_level=7):
     are a permutation of the pyramid levels. Errors name the offending cell.
     """
     if isinstance(cells, dict):
-        cells = cells.get('cells')
+        if 'cells' not in cells:
+            raise GenotypeError(f"a genotype dict needs a 'cells' list, got keys {sorted(cells)}")
+        cells = cells['cells']
     if not isinstance(cells, (list, tuple)) or not cells:
-        raise GenotypeError(f'a genotype is a non-empty list of merging cells, got {cells!r}')
+        raise GenotypeError(f'a genotype is a non-empty list of merging cells (or a dict with '
+                            f"'cells'), got {cells!r}")
     num_inputs = max_level - min_level + 1
     specs = []
     for idx, raw in enumerate(cells):
@@ -120,7 +123,11 @@ def load_genotype(source, min_level=3, max_level=7):
         if not osp.isfile(path):
             raise FileNotFoundError(f'genotype file not found: {source}')
         with open(path) as f:
-            source = yaml.safe_load(f)
+            data = yaml.safe_load(f)
+        try:
+            return validate_genotype(data, min_level, max_level)
+        except GenotypeError as e:
+            raise GenotypeError(f'{source}: {e}') from None
     return validate_genotype(source, min_level, max_level)
 
 
@@ -131,8 +138,8 @@ def genotype_to_list(cells):
              bool(c.is_output)] for c in cells]
 
 
-def genotype_key(cells, min_level=3, max_level=7):
-    """A hashable key, equal for genotypes that build the same network (search dedup).
+def canonical_cells(cells, min_level=3, max_level=7):
+    """The cells with the input order that does not change the network made canonical.
 
     The input order of a merging cell only matters for global-pooling attention between two
     nodes of the same level: sum is symmetric, and attention picks its gate by node level
@@ -140,13 +147,19 @@ def genotype_key(cells, min_level=3, max_level=7):
     fixed input only on a tie (:func:`.ops.global_attention`). Other cells sort their inputs.
     """
     levels = list(range(min_level, max_level + 1)) + [c.level for c in cells]
-    key = []
+    out = []
     for c in cells:
         i0, i1 = c.inputs
         if c.op == 'sum' or levels[i0] != levels[i1]:
             i0, i1 = sorted((i0, i1))
-        key.append((c.level, c.op, (i0, i1), c.is_output))
-    return tuple(key)
+        out.append(MergingCellSpec(c.level, c.op, (i0, i1), c.is_output))
+    return tuple(out)
+
+
+def genotype_key(cells, min_level=3, max_level=7):
+    """A string equal for genotypes that build the same network (the search's dedup key)."""
+    return ';'.join(f'{c.level}{c.op[0]}{c.inputs[0]},{c.inputs[1]}{"o" if c.is_output else ""}'
+                    for c in canonical_cells(cells, min_level, max_level))
 
 
 def dump_genotype(cells, path, **meta):

@@ -1,378 +1,320 @@
-"""``NASFPNSearchLoop``: the NAS-FPN architecture search as an MMEngine loop.
+"""``NASFPNSearchLoop``: the NAS-FPN architecture search (paper Sec. 3) as an MMEngine loop.
 
-Paper Sec. 3 / 3.2: an RNN controller samples pyramid cells; each sampled architecture is
-trained on a proxy task (small ResNet, reduced image size, short schedule, pyramid repeated 3
-times) and its AP on held-out images of the *training* set is the reward; the controller is
-updated with PPO; the architecture with the highest proxy AP is kept.
+An RNN controller proposes pyramid cells; each is scored by the objective (the paper's proxy
+task, :class:`.NASFPNProxyObjective`: RetinaNet with ResNet-10 and the pyramid repeated 3 times,
+trained from scratch for a short schedule, AP on images held out of train); the controller is
+updated with PPO (:mod:`.controller`).
 
-Run with ``mim train mmdet CONFIG`` where the config sets
-``train_cfg=dict(type='NASFPNSearchLoop', ...)``; the config's ``model`` is the proxy detector
-(its ``neck.genotype`` is replaced by each sample). Files written into ``work_dir``:
-
-* ``search_history.jsonl``: one line per trained candidate (step, sample, seed, genotype,
-  score, cost, wall time); a genotype sampled again (same :func:`.genotype_key`, which also
-  matches mirrored inputs that build the same network) is not retrained, its score is reused;
-* ``samples.jsonl``: one line per sampled genotype (step, sample, genotype, the reward the
-  controller got, ``candidate`` = its line in ``search_history.jsonl``, ``duplicate_of`` =
-  the step/sample that trained it, null if trained here), i.e. every sampled architecture;
-* ``search_state.pth``: controller + PPO state, the step and its pending samples, so that
-  ``--resume`` (or a rerun with ``resume=True``) continues after a kill without losing any
-  finished candidate;
-* ``best_genotype.yaml``: the best genotype so far, the input of a retrain config as is;
-* ``search_progress.png``: score of every candidate and the running best.
+The loop follows the suite's search-loop contract (``projects/nas_fpn/README.md``, "Search"):
+propose -> evaluate -> record -> update -> save, one step at a time. Files in ``work_dir`` are
+described in :mod:`.search_records`; a genotype proposed again (the same :func:`.genotype_key`,
+which also matches mirrored inputs that build the same network) is recorded as a cached row with
+the first evaluation's score, never trained twice. Resume rule: ``--resume`` continues the search
+of ``work_dir`` (finished candidates are read back, never re-evaluated; the step's pending
+proposals come from the state); without ``--resume`` a ``work_dir`` that already holds a search is
+refused. With ``--launcher pytorch`` the ranks evaluate different candidates of a step and every
+rank applies the same controller update.
 """
 import copy
 import json
 import os
 import os.path as osp
 import time
+import traceback
+from datetime import timedelta
+from typing import Dict, List, Optional
 
-import numpy as np
 import torch
-from mmdet.registry import LOOPS, MODELS
-from mmengine.dist import get_world_size
-from mmengine.optim import build_optim_wrapper
-from mmengine.runner import BaseLoop, set_random_seed
+from mmdet.registry import LOOPS, TASK_UTILS
+from mmengine.dist import all_gather_object, broadcast_object_list, get_rank, get_world_size
+from mmengine.runner import BaseLoop
 
 from .controller import LSTMController, PPOTrainer
-from .genotype import dump_genotype, genotype_key, genotype_to_list, load_genotype
+from .genotype import dump_genotype, genotype_key, genotype_to_list
+from .search_records import (SearchHistory, SearchRecord, best_record, load_state, now,
+                             plot_progress, save_state)
 from .search_space import NASFPNSearchSpace
 
+# options that may change between a run and its resume (the budget, run control)
+RUN_CONTROL = ('num_steps', 'max_new_candidates', 'allow_changed_settings')
 
-def neck_cost(genotype, channels, stack_times, hw, min_level=3):
-    """Analytic cost of the pyramid cells: params (M) and MACs (G) of the post-merge convs."""
-    per_conv = channels * channels * 9 + channels + 2 * channels  # conv + bias + BN affine
-    macs = 0
-    for cell in genotype:
-        s = 2**cell.level
-        macs += channels * channels * 9 * -(-hw[0] // s) * -(-hw[1] // s)
-    return dict(
-        neck_cells_params_M=round(stack_times * len(genotype) * per_conv / 1e6, 4),
-        neck_cells_GMACs=round(stack_times * macs / 1e9, 4))
+
+def _from_rank0(obj):
+    if get_world_size() == 1:
+        return obj
+    box = [obj]
+    broadcast_object_list(box, src=0)
+    return box[0]
 
 
 @LOOPS.register_module()
 class NASFPNSearchLoop(BaseLoop):
-    """Controller search over NAS-FPN cells (see the module docstring).
+    """PPO search over NAS-FPN cells (see the module docstring).
 
     Args:
-        runner, dataloader: given by the runner (``dataloader`` = the proxy's training split).
-        num_steps (int): controller updates.
-        samples_per_step (int): architectures sampled per update (PPO batch).
+        runner, dataloader: given by the runner (``dataloader``: the proxy's training split).
+        objective (dict): what scores a candidate, e.g. ``dict(type='NASFPNProxyObjective',
+            max_iters=...)`` or ``dict(type='NASFPNMatchObjective', target=...)``.
+        num_steps (int): controller updates (the budget: ``num_steps * samples_per_step``
+            proposals).
+        samples_per_step (int): proposals per update (the PPO batch).
+        score_key (str): the metric used as reward; a key the objective does not produce is an
+            error.
         num_cells (int): merging cells per pyramid cell (7 as published).
         intermediate_levels (tuple): levels allowed for non-output cells (paper: not P3).
-        controller (dict): ``hidden_size`` of the LSTM.
-        ppo (dict): :class:`PPOTrainer` arguments (lr, clip, epochs, entropy_weight, ...).
-        proxy (dict): proxy training: ``max_iters``, ``optim_wrapper`` (mmengine config),
-            ``warmup_iters``, ``lr_decay_at`` (fraction of ``max_iters`` where lr x0.1; paper:
-            epoch 8 of 10), ``cost_input`` (H, W of the reported neck cost).
-        search_dataloader, search_evaluator (dict): the held-out split the reward is read on;
-            default: the config's top-level ``search_dataloader``/``search_evaluator``.
-        score_key (str): metric used as reward (COCO bbox AP).
-        reward (dict, optional): ``dict(type='match', target=YAML)`` replaces proxy training by
-            the fraction of decisions equal to ``target`` (a synthetic objective for tests).
-        max_new_candidates (int, optional): stop this run after training that many new
-            candidates (a time budget; rerun with ``--resume`` to continue).
-        resume (bool, optional): continue from ``work_dir`` state; default: the runner's resume.
-        seed (int): controller sampling seed; candidate ``n`` (n-th sample of the search) is
-            trained with ``set_random_seed(seed + n)``.
+        controller (dict): :class:`LSTMController` arguments (``hidden_size``).
+        ppo (dict): :class:`PPOTrainer` arguments (lr, clip, epochs, entropy_weight,
+            baseline_decay).
+        max_new_candidates (int, optional): stop this run after that many new evaluations (a
+            time box; ``--resume`` continues).
+        allow_changed_settings (bool): resume even if the search settings differ from the stored
+            ones (otherwise an error names the differences).
+        seed (int): seeds the controller, its sampling, the data order and each candidate.
     """
 
     def __init__(self,
                  runner,
                  dataloader,
-                 num_steps=10,
-                 samples_per_step=4,
-                 num_cells=7,
+                 objective: dict,
+                 num_steps: int = 10,
+                 samples_per_step: int = 4,
+                 score_key: str = 'coco/bbox_mAP',
+                 num_cells: int = 7,
                  intermediate_levels=(4, 5, 6, 7),
-                 controller=dict(hidden_size=64),
-                 ppo=dict(),
-                 proxy=dict(),
-                 search_dataloader=None,
-                 search_evaluator=None,
-                 score_key='coco/bbox_mAP',
-                 reward=None,
-                 max_new_candidates=None,
-                 resume=None,
-                 seed=0):
-        super().__init__(runner, dataloader)
-        self.num_steps = num_steps
-        self.samples_per_step = samples_per_step
+                 controller: Optional[dict] = None,
+                 ppo: Optional[dict] = None,
+                 max_new_candidates: Optional[int] = None,
+                 allow_changed_settings: bool = False,
+                 seed: int = 0):
+        for name, value in (('num_steps', num_steps), ('samples_per_step', samples_per_step),
+                            ('seed', seed)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TypeError(f'train_cfg.{name} must be a non-negative int, got {value!r}')
+        loader_cfg = copy.deepcopy(dataloader)
+        loader_cfg['sampler'] = dict(type='NASFPNCandidateSampler', shuffle=True)
+        super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
+        self.objective = TASK_UTILS.build(objective)
+        self.num_steps, self.samples_per_step = num_steps, samples_per_step
+        self.score_key, self.seed = score_key, seed
+        self.max_new_candidates = max_new_candidates
+        self.allow_changed_settings = allow_changed_settings
         neck = runner.cfg.model.get('neck', {})
         min_level = neck.get('min_level', 3)
-        num_outs = neck.get('num_outs', 5)
-        self.space = NASFPNSearchSpace(num_cells, min_level, min_level + num_outs - 1,
-                                       intermediate_levels)
-        self.seed = seed
+        self.space = NASFPNSearchSpace(num_cells, min_level,
+                                       min_level + neck.get('num_outs', 5) - 1, intermediate_levels)
+        self.levels = (self.space.min_level, self.space.max_level)
         torch.manual_seed(seed)
-        self.ppo = PPOTrainer(LSTMController(self.space, **controller), **ppo)
-        self.generator = torch.Generator().manual_seed(seed)
-        self.proxy = dict(
-            max_iters=100,
-            optim_wrapper=dict(
-                type='OptimWrapper',
-                optimizer=dict(type='SGD', lr=0.08, momentum=0.9, weight_decay=1e-4),
-                clip_grad=dict(max_norm=10, norm_type=2)),
-            warmup_iters=20,
-            lr_decay_at=0.8,
-            cost_input=(512, 512))
-        self.proxy.update(proxy)
-        self.search_dataloader_cfg = search_dataloader or runner.cfg.get('search_dataloader')
-        self.search_evaluator_cfg = search_evaluator or runner.cfg.get('search_evaluator')
-        self.score_key = score_key
-        self.reward_cfg = reward
-        self.max_new_candidates = max_new_candidates
-        self.resume = runner._resume if resume is None else resume
-        self.work_dir = runner.work_dir
-        self.history_path = osp.join(self.work_dir, 'search_history.jsonl')
-        self.samples_path = osp.join(self.work_dir, 'samples.jsonl')
-        self.plot_path = osp.join(self.work_dir, 'search_progress.png')
-        self.state_path = osp.join(self.work_dir, 'search_state.pth')
-        self.best_path = osp.join(self.work_dir, 'best_genotype.yaml')
-        self._search_loader = None
-        self._evaluator = None
-        self._target = None
-        if reward is not None:
-            assert reward.get('type') == 'match', f'unknown reward {reward}'
-            self._target = self.space.encode(load_genotype(reward['target']))
+        self.algorithm = PPOTrainer(
+            LSTMController(self.space, **(controller or {})), seed=seed, **(ppo or {}))
+        self.step = 0
+        self.pending: Optional[List[List[int]]] = None
+        self.records: List[SearchRecord] = []
+        train_cfg = runner.cfg.get('train_cfg') or {}
+        self.settings = json.dumps(
+            dict(
+                train_cfg={
+                    k: v
+                    for k, v in dict(train_cfg).items() if k not in RUN_CONTROL
+                },
+                model=runner.cfg.get('model')),
+            sort_keys=True,
+            default=str)
+        work_dir = runner.work_dir
+        self.history = SearchHistory(osp.join(work_dir, 'search_history.jsonl'))
+        self.state_path = osp.join(work_dir, 'search_state.pth')
+        self.best_path = osp.join(work_dir, 'best_genotype.yaml')
+        self.plot_path = osp.join(work_dir, 'search_progress.png')
 
-    # ------------------------------------------------------------------ state
-    # The runner and its hooks read these counters; a search step counts as one iteration.
-    _epoch = 0
-    _iter = 0
-
+    # what the runner and its hooks read: a step is an "epoch", a candidate an "iteration"
     @property
-    def max_iters(self):
+    def max_epochs(self):
         return self.num_steps
 
     @property
-    def max_epochs(self):
-        return 1
-
-    @property
-    def iter(self):
-        return self._iter
+    def max_iters(self):
+        return self.num_steps * self.samples_per_step
 
     @property
     def epoch(self):
-        return self._epoch
+        return self.step
 
-    def _save_state(self, step, pending, num_samples):
-        state = dict(
-            step=step,
-            pending=pending,
-            num_samples=num_samples,
-            ppo=self.ppo.state_dict(),
-            generator=self.generator.get_state())
-        tmp = self.state_path + '.tmp'
-        torch.save(state, tmp)
-        os.replace(tmp, self.state_path)
+    @property
+    def iter(self):
+        return len(self.records)
 
-    @staticmethod
-    def _read_jsonl(path):
-        """Records of a JSON-lines log; a last line cut by a kill is dropped from the file."""
-        records = []
-        if not osp.exists(path):
-            return records
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        break
-        with open(path, 'w') as f:
-            f.writelines(json.dumps(r) + '\n' for r in records)
-        return records
+    # ------------------------------------------------------------------ state
+    def _start(self) -> None:
+        """Apply the resume rule (module docstring); rank 0 reads, every rank gets the same."""
+        files = [self.history.path, self.state_path, self.best_path]
+        if not self.runner._resume:
+            found = _from_rank0([osp.basename(p) for p in files if osp.exists(p)])
+            if found:
+                raise RuntimeError(f'{self.runner.work_dir} already holds a search ({found}): add '
+                                   '--resume to continue it, or choose another --work-dir')
+            return
+        state, rows = _from_rank0((load_state(self.state_path),
+                                   self.history.read()) if get_rank() == 0 else None)
+        if state is None:
+            raise RuntimeError(f'--resume: no search state ({self.state_path}) to continue; the '
+                               'previous run stopped before its first step. Start without '
+                               '--resume.')
+        if state['settings'] != self.settings and not self.allow_changed_settings:
+            old, new = json.loads(state['settings']), json.loads(self.settings)
+            diff = sorted(
+                k for part in new for k in set(old.get(part, {})) | set(new[part])
+                if old.get(part, {}).get(k) != new[part].get(k))
+            raise RuntimeError(f'--resume: the search settings differ from the stored ones '
+                               f'(changed: {diff}); restore them, or set '
+                               'train_cfg.allow_changed_settings=True to continue anyway')
+        self.step, self.pending = state['step'], state['pending']
+        self.algorithm.load_state_dict(state['algorithm'])
+        self.records = rows
+        self.runner.logger.info(f'[search] resumed at step {self.step} with {len(rows)} '
+                                f'candidates from {self.history.path}')
 
-    def _load(self):
-        """(next step, pending samples, #samples, history, samples log) from ``work_dir``."""
-        if not self.resume:
-            for p in (self.history_path, self.samples_path, self.state_path, self.best_path,
-                      self.plot_path):
-                if osp.exists(p):
-                    os.remove(p)
-            return 0, None, 0, [], []
-        history = self._read_jsonl(self.history_path)
-        samples = self._read_jsonl(self.samples_path)
-        if not osp.exists(self.state_path):
-            return 0, None, 0, history, samples
-        state = torch.load(self.state_path, map_location='cpu', weights_only=True)
-        self.ppo.load_state_dict(state['ppo'])
-        self.generator.set_state(state['generator'])
-        self.runner.logger.info(f'NAS-FPN search: resumed at step {state["step"]} with '
-                                f'{len(history)} trained candidates')
-        return state['step'], state['pending'], state['num_samples'], history, samples
+    def _save(self) -> None:
+        if get_rank() == 0:
+            save_state(
+                self.state_path,
+                dict(
+                    step=self.step,
+                    pending=self.pending,
+                    algorithm=self.algorithm.state_dict(),
+                    settings=self.settings))
 
-    # ----------------------------------------------------------------- reward
-    def _set_epoch(self, epoch):
-        """Reshuffle the proxy's training data each epoch (mmengine ``DistSamplerSeedHook``)."""
-        sampler = self.dataloader.sampler
-        if not hasattr(sampler, 'set_epoch'):
-            sampler = getattr(self.dataloader.batch_sampler, 'sampler', None)
-        if hasattr(sampler, 'set_epoch'):
-            sampler.set_epoch(epoch)
+    # ------------------------------------------------------------------ evaluate
+    def _candidate_seed(self, step: int, index: int) -> int:
+        return self.seed * 1000003 + step * self.samples_per_step + index
 
-    def _proxy_score(self, genotype, seed):
-        """Train the proxy detector with ``genotype`` and return its held-out AP.
+    def _evaluate(self, jobs, genotypes) -> List[dict]:
+        """Evaluate proposals ``jobs`` (indices), one per rank; every rank gets every result."""
+        rank, world = get_rank(), get_world_size()
+        mine = None
+        if rank < len(jobs):
+            i = jobs[rank]
+            try:
+                ev = self.objective(genotypes[i], self._candidate_seed(self.step, i))
+                if self.score_key not in ev.metrics:
+                    raise KeyError(f'score_key {self.score_key!r} is not among the metrics the '
+                                   f'objective produced: {sorted(ev.metrics)}')
+                mine = dict(metrics=ev.metrics, cost=dict(ev.cost, rank=rank))
+            except Exception as e:
+                if world == 1:
+                    raise
+                mine = dict(error=f'{type(e).__name__}: {e}', trace=traceback.format_exc())
+        results = all_gather_object(mine) if world > 1 else [mine]
+        for r, res in enumerate(results[:len(jobs)]):
+            if 'error' in res:  # stop every rank, not only the failing one
+                raise RuntimeError(f'rank {r} failed on proposal {jobs[r]} of step {self.step}: '
+                                   f'{res["error"]}\n{res["trace"]}')
+        return results[:len(jobs)]
 
-        Every candidate sees the same data order (epoch ``e`` shuffled with the dataloader's
-        seed + ``e``); its weights are initialised with ``seed``.
-        """
+    def _record(self, row: SearchRecord, timing: Dict[str, float]) -> None:
+        self.records.append(row)
+        if get_rank() == 0:
+            self.history.append(row)
+            best = best_record(self.records)
+            if best is row:
+                tmp = self.best_path + '.tmp'
+                dump_genotype(
+                    row.genotype,
+                    tmp,
+                    name='NAS-FPN search best',
+                    source=self.history.path,
+                    score=row.score,
+                    score_key=self.score_key,
+                    step=row.step,
+                    index=row.index)
+                os.replace(tmp, self.best_path)
+        best = best_record(self.records)
+        step_best = max(r.score for r in self.records if r.step == row.step)
         runner = self.runner
-        set_random_seed(seed)
-        cfg = copy.deepcopy(runner.cfg.model)
-        cfg.neck.genotype = genotype_to_list(genotype)
-        model = MODELS.build(cfg)
-        model.init_weights()
-        device = next(runner.model.parameters()).device
-        model.to(device)
-        optim = build_optim_wrapper(model, copy.deepcopy(self.proxy['optim_wrapper']))
-        base_lrs = [g['lr'] for g in optim.optimizer.param_groups]
-        max_iters = self.proxy['max_iters']
-        warmup = self.proxy['warmup_iters']
-        decay_at = int(self.proxy['lr_decay_at'] * max_iters)
-        model.train()
-        it = epoch = 0
-        while it < max_iters:
-            self._set_epoch(epoch)
-            epoch += 1
-            for data in self.dataloader:
-                factor = min(1.0, (it + 1) / warmup) if warmup else 1.0
-                if it >= decay_at:
-                    factor *= 0.1
-                for g, lr in zip(optim.optimizer.param_groups, base_lrs):
-                    g['lr'] = lr * factor
-                model.train_step(data, optim)
-                it += 1
-                if it >= max_iters:
-                    break
-        if self._search_loader is None:
-            self._search_loader = runner.build_dataloader(self.search_dataloader_cfg)
-            self._evaluator = runner.build_evaluator(self.search_evaluator_cfg)
-            self._evaluator.dataset_meta = self._search_loader.dataset.metainfo
-        model.eval()
-        with torch.no_grad():
-            for data in self._search_loader:
-                outputs = model.val_step(data)
-                self._evaluator.process(data_samples=outputs, data_batch=data)
-        metrics = self._evaluator.evaluate(len(self._search_loader.dataset))
-        return float(metrics.get(self.score_key, 0.0) or 0.0)
+        runner.visualizer.add_scalars({
+            'search/score': row.score,
+            'search/best': best.score
+        },
+                                      step=len(self.records))
+        total = self.num_steps * self.samples_per_step
+        per = timing['seconds'] / max(1, timing['evaluated'])
+        eta = timedelta(seconds=int(per * (total - len(self.records))))
+        runner.logger.info(
+            f'[search] step {row.step + 1}/{self.num_steps}, candidate {row.index + 1}/'
+            f'{self.samples_per_step}: {self.score_key}={row.score:.4f}'
+            f'{" (cached)" if row.cached else ""} | step best {step_best:.4f} | best '
+            f'{best.score:.4f} | {len(self.records)}/{total} candidates, {per:.1f} s each, '
+            f'ETA {eta}')
 
-    def _score(self, actions, genotype, seed):
-        if self._target is not None:
-            return float(np.mean(np.asarray(actions) == np.asarray(self._target)))
-        return self._proxy_score(genotype, seed)
+    def _run_step(self, timing) -> bool:
+        """Evaluate and record the pending proposals; False if the run must stop here."""
+        genotypes = [self.space.decode(a) for a in self.pending]
+        keys = [genotype_key(g, *self.levels) for g in genotypes]
+        done = {r.index: r for r in self.records if r.step == self.step}
+        evaluated = {r.key: r for r in self.records if not r.cached}
+        jobs, seen = [], set(evaluated)
+        for i, key in enumerate(keys):
+            if i not in done and key not in seen:
+                jobs.append(i)
+                seen.add(key)
+        world = get_world_size()
+        written = 0
+        while True:
+            # write, in proposal order, every row whose result is known
+            while written < len(keys) and (written in done or keys[written] in evaluated):
+                i = written
+                if i not in done:
+                    src = evaluated[keys[i]]
+                    fresh = (src.step, src.index) == (self.step, i)
+                    row = src if fresh else SearchRecord(self.step, i, src.key, src.genotype,
+                                                         src.score, src.metrics, {}, True, now())
+                    self._record(row, timing)
+                    done[i] = row
+                written += 1
+            if not jobs:
+                return True
+            chunk = jobs[:world]
+            if self.max_new_candidates is not None:
+                chunk = chunk[:max(0, self.max_new_candidates - timing['evaluated'])]
+                if not chunk:
+                    self.runner.logger.info('[search] max_new_candidates reached: stopping '
+                                            '(--resume continues)')
+                    return False
+            t0 = time.time()
+            results = self._evaluate(chunk, genotypes)
+            timing['seconds'] += time.time() - t0
+            timing['evaluated'] += len(chunk)
+            for i, res in zip(chunk, results):
+                evaluated[keys[i]] = SearchRecord(self.step, i, keys[i],
+                                                  genotype_to_list(genotypes[i]),
+                                                  float(res['metrics'][self.score_key]),
+                                                  res['metrics'], res['cost'], False, now())
+            jobs = jobs[len(chunk):]
 
-    # -------------------------------------------------------------- outputs
-    def _write_best(self, history):
-        if not history:
-            return
-        best = max(history, key=lambda r: r['score'])
-        dump_genotype(
-            best['genotype'],
-            self.best_path,
-            source=f'NASFPNSearchLoop, {self.history_path}',
-            score=best['score'],
-            score_key=self.score_key if self._target is None else 'synthetic_match',
-            step=best['step'])
-
-    def _plot(self, history):
-        if not history:
-            return
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        scores = [r['score'] for r in history]
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(range(1, len(scores) + 1), scores, '.', label='candidate')
-        ax.plot(range(1, len(scores) + 1), np.maximum.accumulate(scores), '-', label='best')
-        ax.set_xlabel('trained candidate')
-        ax.set_ylabel(self.score_key if self._target is None else 'synthetic reward')
-        ax.set_title('NAS-FPN controller search')
-        ax.legend(loc='lower right')
-        fig.tight_layout()
-        fig.savefig(self.plot_path, dpi=80)
-        plt.close(fig)
-
-    # ------------------------------------------------------------------- run
     def run(self):
-        logger = self.runner.logger
-        if get_world_size() > 1:
-            raise RuntimeError('NASFPNSearchLoop trains candidates one after another in one '
-                               'process; launch it without --launcher pytorch')
-        step, pending, num_samples, history, samples = self._load()
-        space = self.space
-        levels = (space.min_level, space.max_level)
-        # genotype key -> index of its search_history.jsonl line
-        cache = {
-            genotype_key(load_genotype(r['genotype'], *levels), *levels): n
-            for n, r in enumerate(history)
-        }
-        logged = {(r['step'], r['sample']) for r in samples}
-        new = 0
-        while step < self.num_steps:
-            if pending is None:
-                actions, logp = self.ppo.sample(self.samples_per_step, self.generator)
-                pending = dict(actions=actions.tolist(), log_prob=logp.tolist())
-                num_samples += self.samples_per_step
-                self._save_state(step, pending, num_samples)
-            rewards = []
-            for k, actions in enumerate(pending['actions']):
-                genotype = space.decode(actions)
-                key = genotype_key(genotype, *levels)
-                if key not in cache:
-                    if self.max_new_candidates is not None and new >= self.max_new_candidates:
-                        logger.info('NAS-FPN search: max_new_candidates reached, stopping '
-                                    '(rerun with --resume to continue)')
-                        return self.runner.model
-                    t0 = time.time()
-                    seed = self.seed + step * self.samples_per_step + k
-                    score = self._score(actions, genotype, seed)
-                    rec = dict(
-                        step=step,
-                        sample=k,
-                        seed=seed,
-                        genotype=genotype_to_list(genotype),
-                        score=score,
-                        cost=neck_cost(genotype, self.runner.cfg.model.neck.out_channels,
-                                       self.runner.cfg.model.neck.get('stack_times', 7),
-                                       self.proxy['cost_input']),
-                        wall_time_s=round(time.time() - t0, 2))
-                    with open(self.history_path, 'a') as f:
-                        f.write(json.dumps(rec) + '\n')
-                    history.append(rec)
-                    cache[key] = len(history) - 1
-                    new += 1
-                    self._write_best(history)
-                    self._plot(history)
-                    logger.info(f'NAS-FPN search: step {step} sample {k}: {self.score_key}='
-                                f'{score:.4f} ({rec["wall_time_s"]} s), {len(history)} unique '
-                                f'/ {num_samples} sampled')
-                first = history[cache[key]]
-                rewards.append(first['score'])
-                if (step, k) not in logged:
-                    trained_here = (first['step'], first['sample']) == (step, k)
-                    rec = dict(
-                        step=step,
-                        sample=k,
-                        genotype=genotype_to_list(genotype),
-                        score=first['score'],
-                        candidate=cache[key],
-                        duplicate_of=None if trained_here else dict(
-                            step=first['step'], sample=first['sample']))
-                    with open(self.samples_path, 'a') as f:
-                        f.write(json.dumps(rec) + '\n')
-                    logged.add((step, k))
-            stats = self.ppo.update(pending['actions'], pending['log_prob'], rewards)
-            best = max(r['score'] for r in history)
-            logger.info(f'NAS-FPN search: step {step} done, mean reward '
-                        f'{np.mean(rewards):.4f}, best {best:.4f}, {stats}')
-            step += 1
-            self._iter = step
-            pending = None
-            self._save_state(step, pending, num_samples)
-        self._write_best(history)
-        self._plot(history)
-        return self.runner.model
+        runner = self.runner
+        self._start()
+        self.objective.setup(runner, self)
+        keys = self.objective.metric_keys
+        if keys is not None and self.score_key not in keys:
+            raise ValueError(f'train_cfg.score_key={self.score_key!r} is not produced by the '
+                             f'objective (it reports {sorted(keys)})')
+        runner.call_hook('before_train')
+        timing = dict(seconds=0.0, evaluated=0)
+        while self.step < self.num_steps:
+            if self.pending is None:
+                self.pending = _from_rank0(self.algorithm.propose(self.samples_per_step))
+                self._save()
+            if not self._run_step(timing):
+                break
+            rewards = [r.score for r in self.records if r.step == self.step]
+            stats = self.algorithm.update(self.pending, rewards)
+            runner.logger.info(f'[search] step {self.step + 1}/{self.num_steps} done: ' +
+                               ', '.join(f'{k}={v:.4f}' for k, v in stats.items()))
+            self.step += 1
+            self.pending = None
+            self._save()
+            if get_rank() == 0:
+                plot_progress(self.records, self.plot_path, 'NAS-FPN search (PPO)', self.score_key)
+        if get_rank() == 0:
+            plot_progress(self.records, self.plot_path, 'NAS-FPN search (PPO)', self.score_key)
+        runner.call_hook('after_train')
+        return runner.model

@@ -1,18 +1,17 @@
 # The SpineNet search on the toy set (CPU minutes): each step samples candidates from the RNN
 # controller, trains each as the toy proxy (./_base_/retinanet_spinenet_toy.py with the sampled
 # genotype) on the train split and scores COCO box AP on the held-out `search` split
-# (configs/_base_/toy_coco_detection.py), then a REINFORCE update.
+# (configs/_base_/toy_coco_detection.py), then a REINFORCE update. A killed search continues
+# with the same command plus --resume.
 #   mim train mmdet projects/spinenet/configs/spinenet_search_retinanet-proxy_toy.py \
 #       --work-dir work_dirs/spinenet_search_toy
 _base_ = ['./_base_/retinanet_spinenet_toy.py']
 train_cfg = dict(
     type='SpineNetSearchLoop',
+    objective=dict(type='SpineNetProxyObjective', epochs=1, warmup_iters=10, log_interval=10),
     num_steps=3,
     samples_per_step=2,
-    proxy_epochs=1,
-    proxy_max_iters=None,
-    warmup_iters=10,
-    reward_key='coco/bbox_mAP',
+    score_key='coco/bbox_mAP',
     # = the defaults of SpineNetController / Reinforce (tests/spinenet/test_search.py)
     controller=dict(
         hidden_size=35, num_layers=2, lr=6e-4, baseline_decay=0.95, entropy_weight=1e-4),

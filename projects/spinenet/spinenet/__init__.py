@@ -3,12 +3,17 @@ from .controller import Reinforce, SpineNetController
 from .genotype import (DEFAULT_GENOTYPE, BlockSpec, GenotypeError, dump_genotype, load_genotype,
                        validate_genotype)
 from .head import RetinaHeadLevelBN
+from .objectives import (Evaluation, SpineNetCandidateSampler, SpineNetMatchObjective,
+                         SpineNetProxyObjective)
 from .search_loop import SpineNetSearchLoop
+from .search_records import SearchHistory, SearchRecord
 from .search_space import SpineNetSearchSpace
 from .spinenet import SpineNet
 
 __all__ = [
     'DEFAULT_GENOTYPE', 'BlockSpec', 'GenotypeError', 'dump_genotype', 'load_genotype',
     'validate_genotype', 'SpineNet', 'RetinaHeadLevelBN', 'SpineNetSearchSpace',
-    'SpineNetController', 'Reinforce', 'SpineNetSearchLoop'
+    'SpineNetController', 'Reinforce', 'SpineNetSearchLoop', 'Evaluation',
+    'SpineNetCandidateSampler', 'SpineNetMatchObjective', 'SpineNetProxyObjective', 'SearchHistory',
+    'SearchRecord'
 ]

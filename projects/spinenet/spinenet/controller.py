@@ -10,10 +10,8 @@ Unpublished choices, ours: baseline decay 0.95; entropy bonus weight 1e-4; illeg
 masked out before the softmax (the space's permutation/window rules); one embedding table per
 decision kind; one softmax head (linear layer) per decision step; the advantage divided by a
 running RMS (see :class:`Reinforce`). The per-step heads matter: with one head per decision kind
-the controller stalled at ~0.6 on the synthetic reward of ``tests/spinenet/test_search.py`` (all
-block types set to the majority type), with them it reaches 0.95-0.99 in 12000 samples (batches
-of 8, the COCO search's ``samples_per_step``); at the COCO search's own budget, 500 x 8 = 4000
-samples, it is at 0.82-0.86 there.
+the controller stalled far below the synthetic optimum (README, "Deviations"; the budget that
+reaches it is stated by ``tests/spinenet/test_search.py``).
 """
 from typing import Dict, List, Optional, Sequence
 
@@ -144,7 +142,9 @@ class SpineNetController(nn.Module):
 
 
 class Reinforce:
-    """REINFORCE with an exponential-moving-average baseline (Zoph & Le 2017, Sec. 3.2).
+    """REINFORCE with an exponential-moving-average baseline (Zoph & Le 2017, Sec. 3.2): the
+    search algorithm of :class:`.SpineNetSearchLoop`, free of the runner (``propose`` ->
+    ``update``; ``state_dict`` holds the controller, Adam, the baseline and the sampler's state).
 
     The advantage ``r - baseline`` is divided by the root of an EMA (same decay, the current batch
     included) of its square, so neither the step nor the weight of the entropy bonus depends on
@@ -156,13 +156,20 @@ class Reinforce:
                  controller: SpineNetController,
                  lr: float = 6e-4,
                  baseline_decay: float = 0.95,
-                 entropy_weight: float = 1e-4):
+                 entropy_weight: float = 1e-4,
+                 seed: int = 0):
         self.controller = controller
+        self.generator = torch.Generator().manual_seed(seed)
         self.optimizer = torch.optim.Adam(controller.parameters(), lr=lr)
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
         self.baseline: Optional[float] = None
         self.adv_sq: Optional[float] = None  # EMA of (reward - baseline)^2
+
+    @torch.no_grad()
+    def propose(self, batch_size: int) -> List[List[int]]:
+        """Sample ``batch_size`` decision sequences from the controller."""
+        return self.controller(batch_size, generator=self.generator)['actions'].tolist()
 
     def update(self, actions, rewards) -> Dict[str, float]:
         """One policy-gradient step on the sampled ``actions`` with their ``rewards``."""
@@ -192,10 +199,12 @@ class Reinforce:
             controller=self.controller.state_dict(),
             optimizer=self.optimizer.state_dict(),
             baseline=self.baseline,
-            adv_sq=self.adv_sq)
+            adv_sq=self.adv_sq,
+            generator=self.generator.get_state())
 
     def load_state_dict(self, state):
         self.controller.load_state_dict(state['controller'])
         self.optimizer.load_state_dict(state['optimizer'])
         self.baseline = state['baseline']
         self.adv_sq = state['adv_sq']
+        self.generator.set_state(state['generator'])

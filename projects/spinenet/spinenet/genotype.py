@@ -48,8 +48,9 @@ class BlockSpec(NamedTuple):
 
 
 def _as_spec(row, idx: int) -> BlockSpec:
+    """One block spec from a list/tuple/dict row; wrong types are refused, not coerced."""
     if isinstance(row, BlockSpec):
-        return row
+        row = tuple(row)
     if isinstance(row, dict):
         try:
             row = (row['level'], row['block_fn'], row.get('input_offsets', row.get('parents')),
@@ -57,37 +58,56 @@ def _as_spec(row, idx: int) -> BlockSpec:
         except KeyError as e:
             raise GenotypeError(f'block {idx}: missing key {e} in {row}') from None
     if not isinstance(row, (list, tuple)) or len(row) != 4:
-        raise GenotypeError(f'block {idx}: expected (level, block_fn, (parent0, parent1), '
-                            f'is_output), got {row!r}')
+        raise GenotypeError(f'block {idx}: expected [level, block_fn, [parent0, parent1], '
+                            f'is_output], got {row!r}')
     level, block_fn, parents, is_output = row
     if not isinstance(parents, (list, tuple)) or len(parents) != 2:
         raise GenotypeError(f'block {idx}: needs exactly two parents, got {parents!r}')
     if isinstance(level, bool) or not isinstance(level, int):
         raise GenotypeError(f'block {idx}: level must be an int, got {level!r}')
+    if not isinstance(block_fn, str):
+        raise GenotypeError(f'block {idx}: block_fn must be one of {BLOCK_FNS}, got {block_fn!r}')
     if any(isinstance(p, bool) or not isinstance(p, int) for p in parents):
         raise GenotypeError(f'block {idx}: parent indices must be ints, got {parents!r}')
-    return BlockSpec(level, block_fn, (parents[0], parents[1]), bool(is_output))
+    if not isinstance(is_output, bool):
+        raise GenotypeError(f'block {idx}: is_output must be true or false, got {is_output!r}')
+    return BlockSpec(level, block_fn, (parents[0], parents[1]), is_output)
 
 
-def load_genotype(genotype) -> Tuple[List[BlockSpec], int]:
-    """Block specs and ``num_init_blocks`` from a YAML path, a dict or a list of rows."""
+def _parse(genotype) -> Tuple[List[BlockSpec], int]:
     num_init = NUM_INIT_BLOCKS
-    if isinstance(genotype, str):
-        if not osp.isfile(genotype) and osp.isfile(osp.join(REPO_ROOT, genotype)):
-            genotype = osp.join(REPO_ROOT, genotype)  # configs name files from the repo root
-        if not osp.isfile(genotype):
-            raise GenotypeError(f'genotype file not found: {genotype}')
-        with open(genotype) as f:
-            genotype = yaml.safe_load(f)
     if isinstance(genotype, dict):
         if 'blocks' not in genotype:
             raise GenotypeError(f"a genotype dict needs a 'blocks' list, got keys "
                                 f'{sorted(genotype)}')
-        num_init = int(genotype.get('num_init_blocks', NUM_INIT_BLOCKS))
+        num_init = genotype.get('num_init_blocks', NUM_INIT_BLOCKS)
+        if isinstance(num_init, bool) or not isinstance(num_init, int) or num_init < 1:
+            raise GenotypeError(f'num_init_blocks must be a positive int, got {num_init!r}')
         genotype = genotype['blocks']
     if not isinstance(genotype, (list, tuple)) or not genotype:
-        raise GenotypeError(f'a genotype is a non-empty list of block specs, got {genotype!r}')
+        raise GenotypeError(f'a genotype is a non-empty list of block specs (or a dict with '
+                            f"'blocks'), got {genotype!r}")
     return [_as_spec(row, i) for i, row in enumerate(genotype)], num_init
+
+
+def load_genotype(genotype) -> Tuple[List[BlockSpec], int]:
+    """Block specs and ``num_init_blocks`` from a YAML path, a dict or a list of rows.
+
+    Errors name the file (for a path), the entry and what was expected.
+    """
+    if not isinstance(genotype, str):
+        return _parse(genotype)
+    path = genotype
+    if not osp.isfile(path) and osp.isfile(osp.join(REPO_ROOT, path)):
+        path = osp.join(REPO_ROOT, path)  # configs name files from the repo root
+    if not osp.isfile(path):
+        raise GenotypeError(f'genotype file not found: {genotype}')
+    with open(path) as f:
+        data = yaml.safe_load(f)
+    try:
+        return _parse(data)
+    except GenotypeError as e:
+        raise GenotypeError(f'{genotype}: {e}') from None
 
 
 def validate_genotype(specs: Sequence[BlockSpec],
@@ -97,8 +117,8 @@ def validate_genotype(specs: Sequence[BlockSpec],
                       levels: Iterable[int] = range(1, 8)) -> None:
     """Raise :class:`GenotypeError` naming the first bad block; return None when valid.
 
-    Checks: known block type and level, two parents that exist before the block, at most one
-    output per level, every output level in ``[min_level, max_level]`` present.
+    Checks: known block type and level, two distinct parents that exist before the block, at
+    most one output per level, every output level in ``[min_level, max_level]`` present.
     """
     levels = set(levels)
     outputs = {}
@@ -112,6 +132,8 @@ def validate_genotype(specs: Sequence[BlockSpec],
             if p < 0 or p >= num_init_blocks + i:
                 raise GenotypeError(
                     f'{name}: parent {p} does not exist yet (valid: 0..{num_init_blocks + i - 1})')
+        if spec.input_offsets[0] == spec.input_offsets[1]:
+            raise GenotypeError(f'{name}: the two parents must differ')
         if spec.is_output:
             if not min_level <= spec.level <= max_level:
                 raise GenotypeError(

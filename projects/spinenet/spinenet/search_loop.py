@@ -1,112 +1,132 @@
-"""``SpineNetSearchLoop``: the paper's search as an MMEngine train loop.
+"""``SpineNetSearchLoop``: the paper's search (Sec. 5.1) as an MMEngine train loop.
 
-Paper Sec. 5.1 ("NAS details"): an RNN controller samples architectures; each is trained on a
-proxy task (SpineNet-49 with feature dimension x0.25, resample alpha 0.25, 64-wide box/class
-nets, 512 px, 5 epochs) and its AP on 7392 images held out of COCO train2017 is the reward;
-the controller is trained by reinforcement learning (see :mod:`.controller`).
+An RNN controller proposes scale-permuted genotypes; each is scored by the objective (the
+paper's proxy task, :class:`.SpineNetProxyObjective`: the proxy trained from scratch, box AP on
+images held out of train); the controller is updated with REINFORCE (:mod:`.controller`).
 
-Here each step samples ``samples_per_step`` genotypes, trains each one from scratch as the
-config's ``model`` (the proxy; its ``backbone.genotype`` replaced) on ``train_dataloader`` with the
-config's ``optim_wrapper`` for ``proxy_epochs``, scores it with ``search_evaluator`` on
-``search_dataloader`` (held out of train), and updates the controller with REINFORCE.
-
-Everything lives in ``work_dir``:
-  search_history.jsonl  one line per evaluated candidate (genotype, score, cost, wall time)
-  search_state.pth      controller + optimiser + baseline, the step, the step's pending samples
-  best_genotype.yaml    the best genotype so far (drop-in ``model.backbone.genotype``)
-  search_progress.png   score per candidate, best so far, controller's mean reward per step
-Killed and restarted in the same ``work_dir`` (``mim train ... --resume`` or not), it continues
-from the stored state: finished candidates are read back from the history, not retrained. The
-state is saved after each controller update, so a kill between an update and its save redoes
-that update once from the saved (pre-update) controller, with the same stored samples.
+The loop follows the suite's search-loop contract (``../shared/CONVENTIONS.md`` of the suite;
+``projects/spinenet/README.md``, "Search"): propose -> evaluate -> record -> update -> save, one
+step at a time. Files in ``work_dir`` are described in :mod:`.search_records`. Resume rule:
+``--resume`` continues the search of ``work_dir`` (finished candidates are read back, never
+re-evaluated; the step's pending proposals come from the state); without ``--resume`` a
+``work_dir`` that already holds a search is refused. With ``--launcher pytorch`` the ranks
+evaluate different candidates of a step (one candidate per accelerator, as the paper) and every
+rank applies the same controller update.
 """
 import copy
 import json
-import math
 import os
 import os.path as osp
 import time
+import traceback
+from datetime import timedelta
 from typing import Dict, List, Optional
 
 import torch
-from mmdet.registry import LOOPS, MODELS
-from mmengine.device import get_device
-from mmengine.dist import is_distributed, is_main_process
-from mmengine.evaluator import Evaluator
-from mmengine.optim import build_optim_wrapper
-from mmengine.runner import BaseLoop, Runner
+from mmdet.registry import LOOPS, TASK_UTILS
+from mmengine.dist import all_gather_object, broadcast_object_list, get_rank, get_world_size
+from mmengine.runner import BaseLoop
 
 from .controller import Reinforce, SpineNetController
-from .genotype import dump_genotype, genotype_key, genotype_to_dict
+from .genotype import dump_genotype, genotype_key
+from .search_records import (SearchHistory, SearchRecord, best_record, load_state, now,
+                             plot_progress, save_state)
 from .search_space import SpineNetSearchSpace
+
+# options that may change between a run and its resume (the budget, run control)
+RUN_CONTROL = ('num_steps', 'max_new_candidates', 'allow_changed_settings')
+CONTROLLER_KEYS = ('hidden_size', 'num_layers', 'temperature', 'tanh_constant')
+REINFORCE_KEYS = ('lr', 'baseline_decay', 'entropy_weight')
+
+
+def _from_rank0(obj):
+    if get_world_size() == 1:
+        return obj
+    box = [obj]
+    broadcast_object_list(box, src=0)
+    return box[0]
 
 
 @LOOPS.register_module()
 class SpineNetSearchLoop(BaseLoop):
-    """REINFORCE search over SpineNet genotypes with proxy-task AP as reward.
+    """REINFORCE search over SpineNet genotypes (see the module docstring).
 
     Args:
-        runner: the MMEngine runner (given by ``Runner.build_train_loop``).
-        dataloader: the proxy's training dataloader config (``train_dataloader``).
-        num_steps: controller updates.
-        samples_per_step: architectures sampled (and trained) per update.
-        proxy_epochs: training epochs per candidate (paper: 5).
-        proxy_max_iters: optional cap of iterations per candidate (CPU smoke runs).
-        warmup_iters: linear lr warm-up per candidate, then cosine decay to 0 (our choice:
-            the paper gives no proxy schedule).
-        search_dataloader / search_evaluator: where candidates are scored; default the
-            config's ``search_dataloader`` / ``search_evaluator``.
-        reward_key: the metric used as reward (COCO box AP).
-        space: kwargs of :class:`SpineNetSearchSpace`.
-        controller: kwargs of :class:`SpineNetController` plus ``lr``, ``baseline_decay``,
-            ``entropy_weight`` for :class:`Reinforce`.
-        seed: seeds the controller's sampling.
+        runner, dataloader: given by the runner (``dataloader``: the proxy's training split).
+        objective (dict): what scores a candidate, e.g. ``dict(type='SpineNetProxyObjective',
+            epochs=5)`` or ``dict(type='SpineNetMatchObjective', target=...)``.
+        num_steps (int): controller updates (the budget: ``num_steps * samples_per_step``
+            proposals).
+        samples_per_step (int): proposals per update.
+        score_key (str): the metric used as reward; a key the objective does not produce is an
+            error.
+        space (dict): :class:`SpineNetSearchSpace` arguments.
+        controller (dict): :class:`SpineNetController` arguments (hidden_size, num_layers, ...)
+            and :class:`Reinforce` ones (lr, baseline_decay, entropy_weight).
+        max_new_candidates (int, optional): stop this run after that many new evaluations (a
+            time box; ``--resume`` continues).
+        allow_changed_settings (bool): resume even if the search settings differ from the stored
+            ones (otherwise an error names the differences).
+        seed (int): seeds the controller, its sampling, the data order and each candidate.
     """
 
     def __init__(self,
                  runner,
                  dataloader,
+                 objective: dict,
                  num_steps: int = 10,
                  samples_per_step: int = 4,
-                 proxy_epochs: int = 5,
-                 proxy_max_iters: Optional[int] = None,
-                 warmup_iters: int = 50,
-                 search_dataloader=None,
-                 search_evaluator=None,
-                 reward_key: str = 'coco/bbox_mAP',
+                 score_key: str = 'coco/bbox_mAP',
                  space: Optional[dict] = None,
                  controller: Optional[dict] = None,
+                 max_new_candidates: Optional[int] = None,
+                 allow_changed_settings: bool = False,
                  seed: int = 0):
-        self._runner = runner
-        self._dataloader_cfg = dataloader
-        self.num_steps, self.samples_per_step = num_steps, samples_per_step
-        self.proxy_epochs, self.proxy_max_iters = proxy_epochs, proxy_max_iters
-        self.warmup_iters = warmup_iters
-        cfg = runner.cfg
-        self.search_dataloader_cfg = search_dataloader or cfg.get('search_dataloader')
-        self.search_evaluator_cfg = search_evaluator or cfg.get('search_evaluator')
-        if self.search_dataloader_cfg is None or self.search_evaluator_cfg is None:
-            raise ValueError('SpineNetSearchLoop needs `search_dataloader` and '
-                             '`search_evaluator` (a split held out of train)')
-        self.reward_key = reward_key
-        self.space = SpineNetSearchSpace(**(space or {}))
+        for name, value in (('num_steps', num_steps), ('samples_per_step', samples_per_step),
+                            ('seed', seed)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise TypeError(f'train_cfg.{name} must be a non-negative int, got {value!r}')
         ctrl = dict(controller or {})
-        rl = {k: ctrl.pop(k) for k in ('lr', 'baseline_decay', 'entropy_weight') if k in ctrl}
+        unknown = set(ctrl) - set(CONTROLLER_KEYS) - set(REINFORCE_KEYS)
+        if unknown:
+            raise ValueError(f'train_cfg.controller: unknown keys {sorted(unknown)}; known: '
+                             f'{CONTROLLER_KEYS + REINFORCE_KEYS}')
+        loader_cfg = copy.deepcopy(dataloader)
+        loader_cfg['sampler'] = dict(type='SpineNetCandidateSampler', shuffle=True)
+        super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
+        self.objective = TASK_UTILS.build(objective)
+        self.num_steps, self.samples_per_step = num_steps, samples_per_step
+        self.score_key, self.seed = score_key, seed
+        self.max_new_candidates = max_new_candidates
+        self.allow_changed_settings = allow_changed_settings
+        self.space = SpineNetSearchSpace(**(space or {}))
         torch.manual_seed(seed)
-        self.controller = SpineNetController(self.space, **ctrl)
-        self.reinforce = Reinforce(self.controller, **rl)
-        self.generator = torch.Generator().manual_seed(seed)
-        self.seed = seed
+        self.algorithm = Reinforce(
+            SpineNetController(self.space, **{k: ctrl[k]
+                                              for k in CONTROLLER_KEYS if k in ctrl}),
+            seed=seed,
+            **{k: ctrl[k]
+               for k in REINFORCE_KEYS if k in ctrl})
         self.step = 0
         self.pending: Optional[List[List[int]]] = None
-        self._iter = 0
+        self.records: List[SearchRecord] = []
+        train_cfg = runner.cfg.get('train_cfg') or {}
+        self.settings = json.dumps(
+            dict(
+                train_cfg={
+                    k: v
+                    for k, v in dict(train_cfg).items() if k not in RUN_CONTROL
+                },
+                model=runner.cfg.get('model')),
+            sort_keys=True,
+            default=str)
         work_dir = runner.work_dir
-        self.history_path = osp.join(work_dir, 'search_history.jsonl')
+        self.history = SearchHistory(osp.join(work_dir, 'search_history.jsonl'))
         self.state_path = osp.join(work_dir, 'search_state.pth')
         self.best_path = osp.join(work_dir, 'best_genotype.yaml')
         self.plot_path = osp.join(work_dir, 'search_progress.png')
 
-    # --- what the runner / hooks may ask a train loop
+    # what the runner and its hooks read: a step is an "epoch", a candidate an "iteration"
     @property
     def max_epochs(self):
         return self.num_steps
@@ -121,206 +141,183 @@ class SpineNetSearchLoop(BaseLoop):
 
     @property
     def iter(self):
-        return self._iter
+        return len(self.records)
 
-    # --- persistence
-    def _read_history(self) -> List[dict]:
-        if not osp.isfile(self.history_path):
-            return []
-        rows = []
-        with open(self.history_path) as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        rows.append(json.loads(line))
-                    except json.JSONDecodeError:  # a line cut by a kill
-                        continue
-        return rows
-
-    def _append_history(self, row: dict):
-        if not is_main_process():
+    # ------------------------------------------------------------------ state
+    def _start(self) -> None:
+        """Apply the resume rule (module docstring); rank 0 reads, every rank gets the same."""
+        files = [self.history.path, self.state_path, self.best_path]
+        if not self.runner._resume:
+            found = _from_rank0([osp.basename(p) for p in files if osp.exists(p)])
+            if found:
+                raise RuntimeError(f'{self.runner.work_dir} already holds a search ({found}): add '
+                                   '--resume to continue it, or choose another --work-dir')
             return
-        with open(self.history_path, 'a') as f:
-            f.write(json.dumps(row) + '\n')
-
-    def _save_state(self):
-        if not is_main_process():
-            return
-        state = dict(
-            step=self.step,
-            pending=self.pending,
-            reinforce=self.reinforce.state_dict(),
-            generator=self.generator.get_state())
-        tmp = self.state_path + '.tmp'
-        torch.save(state, tmp)
-        os.replace(tmp, self.state_path)
-
-    def _load_state(self) -> bool:
-        if not osp.isfile(self.state_path):
-            return False
-        state = torch.load(self.state_path, map_location='cpu', weights_only=False)
+        state, rows = _from_rank0((load_state(self.state_path),
+                                   self.history.read()) if get_rank() == 0 else None)
+        if state is None:
+            raise RuntimeError(f'--resume: no search state ({self.state_path}) to continue; the '
+                               'previous run stopped before its first step. Start without '
+                               '--resume.')
+        if state['settings'] != self.settings and not self.allow_changed_settings:
+            old, new = json.loads(state['settings']), json.loads(self.settings)
+            diff = sorted(
+                k for part in new for k in set(old.get(part, {})) | set(new[part])
+                if old.get(part, {}).get(k) != new[part].get(k))
+            raise RuntimeError(f'--resume: the search settings differ from the stored ones '
+                               f'(changed: {diff}); restore them, or set '
+                               'train_cfg.allow_changed_settings=True to continue anyway')
         self.step, self.pending = state['step'], state['pending']
-        self.reinforce.load_state_dict(state['reinforce'])
-        self.generator.set_state(state['generator'])
-        return True
+        self.algorithm.load_state_dict(state['algorithm'])
+        self.records = rows
+        self.runner.logger.info(f'[search] resumed at step {self.step} with {len(rows)} '
+                                f'candidates from {self.history.path}')
 
-    # --- one candidate
-    def _build_proxy(self, specs):
-        cfg = copy.deepcopy(self._runner.cfg.model)
-        cfg.backbone.genotype = genotype_to_dict(specs)
-        model = MODELS.build(cfg)
-        model.init_weights()
-        model = model.to(get_device())
-        if is_distributed():  # `--launcher pytorch`: candidates train data-parallel
-            from mmengine.model import MMDistributedDataParallel
-            model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
-            model = MMDistributedDataParallel(
-                module=model,
-                device_ids=[torch.cuda.current_device()],
-                broadcast_buffers=False,
-                find_unused_parameters=False)
-        return model
+    def _save(self) -> None:
+        if get_rank() == 0:
+            save_state(
+                self.state_path,
+                dict(
+                    step=self.step,
+                    pending=self.pending,
+                    algorithm=self.algorithm.state_dict(),
+                    settings=self.settings))
 
-    def _train_candidate(self, model) -> int:
-        optim = build_optim_wrapper(model, copy.deepcopy(self._runner.cfg.optim_wrapper))
-        base_lrs = [g['lr'] for g in optim.param_groups]
-        total = self.proxy_epochs * len(self.train_loader)
-        if self.proxy_max_iters:
-            total = min(total, self.proxy_max_iters)
-        model.train()
-        it = 0
-        while it < total:
-            for data in self.train_loader:
-                if it >= total:
-                    break
-                warm = min(1., (it + 1) / max(1, self.warmup_iters))
-                cos = 0.5 * (1 + math.cos(math.pi * it / total))
-                for g, lr in zip(optim.param_groups, base_lrs):
-                    g['lr'] = lr * warm * cos
-                model.train_step(data, optim)
-                it += 1
-        return it
+    # ------------------------------------------------------------------ evaluate
+    def _candidate_seed(self, step: int, index: int) -> int:
+        return self.seed * 1000003 + step * self.samples_per_step + index
 
-    @torch.no_grad()
-    def _score(self, model) -> Dict[str, float]:
-        model.eval()
-        evaluator = Evaluator(copy.deepcopy(self.search_evaluator_cfg))
-        evaluator.dataset_meta = self.search_loader.dataset.metainfo
-        for data in self.search_loader:
-            evaluator.process(data_samples=model.val_step(data), data_batch=data)
-        try:
-            return evaluator.evaluate(len(self.search_loader.dataset))
-        except Exception as e:  # an untrained proxy can have no detections at all
-            self._runner.logger.warning(f'search evaluation failed ({e}); reward 0')
-            return {}
+    def _evaluate(self, jobs, genotypes) -> List[dict]:
+        """Evaluate proposals ``jobs`` (indices), one per rank; every rank gets every result."""
+        rank, world = get_rank(), get_world_size()
+        mine = None
+        if rank < len(jobs):
+            i = jobs[rank]
+            try:
+                ev = self.objective(genotypes[i], self._candidate_seed(self.step, i))
+                if self.score_key not in ev.metrics:
+                    raise KeyError(f'score_key {self.score_key!r} is not among the metrics the '
+                                   f'objective produced: {sorted(ev.metrics)}')
+                mine = dict(metrics=ev.metrics, cost=dict(ev.cost, rank=rank))
+            except Exception as e:
+                if world == 1:
+                    raise
+                mine = dict(error=f'{type(e).__name__}: {e}', trace=traceback.format_exc())
+        results = all_gather_object(mine) if world > 1 else [mine]
+        for r, res in enumerate(results[:len(jobs)]):
+            if 'error' in res:  # stop every rank, not only the failing one
+                raise RuntimeError(f'rank {r} failed on proposal {jobs[r]} of step {self.step}: '
+                                   f'{res["error"]}\n{res["trace"]}')
+        return results[:len(jobs)]
 
-    def _evaluate(self, actions, index, history):
-        specs = self.space.decode(actions)
-        key = genotype_key(specs)
-        done = {(r['step'], r['index']): r for r in history}
-        if (self.step, index) in done:
-            return done[(self.step, index)]['score']
-        cached = next((r for r in history if r['key'] == key), None)
-        t0 = time.time()
-        if cached is not None:
-            score, cost, metrics = cached['score'], cached['cost'], {}
-        else:
-            torch.manual_seed(self.seed * 100003 + self.step * 101 + index)
-            model = self._build_proxy(specs)
-            params = sum(p.numel() for p in model.parameters()) / 1e6
-            iters = self._train_candidate(model)
-            metrics = self._score(model)
-            score = float(metrics.get(self.reward_key, 0.) or 0.)
-            cost = dict(
-                params_m=round(params, 4), train_iters=iters, train_s=round(time.time() - t0, 2))
-        row = dict(
-            step=self.step,
-            index=index,
-            key=key,
-            genotype=[s.to_list() for s in specs],
-            actions=list(map(int, actions)),
-            score=score,
-            cost=cost,
-            wall_time_s=round(time.time() - t0, 2),
-            cached=cached is not None,
-            time=time.strftime('%Y-%m-%dT%H:%M:%S'))
-        self._append_history(row)
-        history.append(row)
-        self._runner.logger.info(f'[search] step {self.step} cand {index}: {self.reward_key}='
-                                 f'{score:.4f} params={cost.get("params_m")}M '
-                                 f'({row["wall_time_s"]}s){" cached" if row["cached"] else ""}')
-        return score
+    def _record(self, row: SearchRecord, timing: Dict[str, float]) -> None:
+        self.records.append(row)
+        if get_rank() == 0:
+            self.history.append(row)
+            best = best_record(self.records)
+            if best is row:
+                tmp = self.best_path + '.tmp'
+                dump_genotype(
+                    row.genotype,
+                    tmp,
+                    name='SpineNet search best',
+                    source=self.history.path,
+                    score=row.score,
+                    score_key=self.score_key,
+                    step=row.step,
+                    index=row.index)
+                os.replace(tmp, self.best_path)
+        best = best_record(self.records)
+        step_best = max(r.score for r in self.records if r.step == row.step)
+        runner = self.runner
+        runner.visualizer.add_scalars({
+            'search/score': row.score,
+            'search/best': best.score
+        },
+                                      step=len(self.records))
+        total = self.num_steps * self.samples_per_step
+        per = timing['seconds'] / max(1, timing['evaluated'])
+        eta = timedelta(seconds=int(per * (total - len(self.records))))
+        runner.logger.info(
+            f'[search] step {row.step + 1}/{self.num_steps}, candidate {row.index + 1}/'
+            f'{self.samples_per_step}: {self.score_key}={row.score:.4f}'
+            f'{" (cached)" if row.cached else ""} | step best {step_best:.4f} | best '
+            f'{best.score:.4f} | {len(self.records)}/{total} candidates, {per:.1f} s each, '
+            f'ETA {eta}')
 
-    # --- outputs
-    def _write_best(self, history):
-        if not history or not is_main_process():
-            return
-        best = max(history, key=lambda r: (r['score'], -r['step'], -r['index']))
-        dump_genotype([tuple(b) for b in best['genotype']],
-                      self.best_path,
-                      name='SpineNet search best',
-                      score=best['score'],
-                      reward_key=self.reward_key,
-                      step=best['step'],
-                      index=best['index'])
-
-    def _plot(self, history):
-        if not is_main_process():
-            return
-        try:
-            import matplotlib
-            matplotlib.use('Agg')
-            import matplotlib.pyplot as plt
-        except ImportError:  # pragma: no cover
-            return
-        scores = [r['score'] for r in history]
-        best = [max(scores[:i + 1]) for i in range(len(scores))]
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot(scores, '.', label='candidate')
-        ax.plot(best, '-', label='best so far')
-        steps = sorted({r['step'] for r in history})
-        means = [
-            sum(r['score'] for r in history if r['step'] == s) /
-            max(1, sum(1 for r in history if r['step'] == s)) for s in steps
-        ]
-        xs = [max(i for i, r in enumerate(history) if r['step'] == s) for s in steps]
-        ax.plot(xs, means, 's--', label='step mean (controller)')
-        ax.set_xlabel('candidate')
-        ax.set_ylabel(self.reward_key)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(self.plot_path, dpi=100)
-        plt.close(fig)
+    def _run_step(self, timing) -> bool:
+        """Evaluate and record the pending proposals; False if the run must stop here."""
+        genotypes = [self.space.decode(a) for a in self.pending]
+        keys = [genotype_key(g) for g in genotypes]
+        done = {r.index: r for r in self.records if r.step == self.step}
+        evaluated = {r.key: r for r in self.records if not r.cached}
+        jobs, seen = [], set(evaluated)
+        for i, key in enumerate(keys):
+            if i not in done and key not in seen:
+                jobs.append(i)
+                seen.add(key)
+        world = get_world_size()
+        written = 0
+        while True:
+            # write, in proposal order, every row whose result is known
+            while written < len(keys) and (written in done or keys[written] in evaluated):
+                i = written
+                if i not in done:
+                    src = evaluated[keys[i]]
+                    fresh = (src.step, src.index) == (self.step, i)
+                    row = src if fresh else SearchRecord(self.step, i, src.key, src.genotype,
+                                                         src.score, src.metrics, {}, True, now())
+                    self._record(row, timing)
+                    done[i] = row
+                written += 1
+            if not jobs:
+                return True
+            chunk = jobs[:world]
+            if self.max_new_candidates is not None:
+                chunk = chunk[:max(0, self.max_new_candidates - timing['evaluated'])]
+                if not chunk:
+                    self.runner.logger.info('[search] max_new_candidates reached: stopping '
+                                            '(--resume continues)')
+                    return False
+            t0 = time.time()
+            results = self._evaluate(chunk, genotypes)
+            timing['seconds'] += time.time() - t0
+            timing['evaluated'] += len(chunk)
+            for i, res in zip(chunk, results):
+                evaluated[keys[i]] = SearchRecord(self.step, i, keys[i],
+                                                  [s.to_list() for s in genotypes[i]],
+                                                  float(res['metrics'][self.score_key]),
+                                                  res['metrics'], res['cost'], False, now())
+            jobs = jobs[len(chunk):]
 
     def run(self):
-        runner = self._runner
-        resumed = self._load_state()
-        history = self._read_history()
-        if resumed:
-            runner.logger.info(f'[search] resumed at step {self.step} with {len(history)} '
-                               f'candidates in {self.history_path}')
-        self.train_loader = Runner.build_dataloader(
-            copy.deepcopy(self._dataloader_cfg), seed=self.seed)
-        self.search_loader = Runner.build_dataloader(copy.deepcopy(self.search_dataloader_cfg))
+        runner = self.runner
+        self._start()
+        self.objective.setup(runner, self)
+        keys = self.objective.metric_keys
+        if keys is not None and self.score_key not in keys:
+            raise ValueError(f'train_cfg.score_key={self.score_key!r} is not produced by the '
+                             f'objective (it reports {sorted(keys)})')
+        runner.call_hook('before_train')
+        timing = dict(seconds=0.0, evaluated=0)
         while self.step < self.num_steps:
             if self.pending is None:
-                with torch.no_grad():
-                    out = self.controller(self.samples_per_step, generator=self.generator)
-                self.pending = out['actions'].tolist()
-                self._save_state()
-            rewards = []
-            for i, actions in enumerate(self.pending):
-                rewards.append(self._evaluate(actions, i, history))
-                self._iter += 1
-                self._write_best(history)
-                self._plot(history)
-            stats = self.reinforce.update(self.pending, rewards)
-            runner.logger.info(f'[search] step {self.step} done: ' +
+                self.pending = _from_rank0(self.algorithm.propose(self.samples_per_step))
+                self._save()
+            if not self._run_step(timing):
+                break
+            rewards = [r.score for r in self.records if r.step == self.step]
+            stats = self.algorithm.update(self.pending, rewards)
+            runner.logger.info(f'[search] step {self.step + 1}/{self.num_steps} done: ' +
                                ', '.join(f'{k}={v:.4f}' for k, v in stats.items()))
             self.step += 1
             self.pending = None
-            self._save_state()
-        self._write_best(history)
-        self._plot(history)
+            self._save()
+            if get_rank() == 0:
+                plot_progress(self.records, self.plot_path, 'SpineNet search (REINFORCE)',
+                              self.score_key)
+        if get_rank() == 0:
+            plot_progress(self.records, self.plot_path, 'SpineNet search (REINFORCE)',
+                          self.score_key)
+        runner.call_hook('after_train')
         return runner.model

@@ -33,7 +33,7 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
-from .genotype import DEFAULT_GENOTYPE, INIT_LEVEL, load_genotype, validate_genotype
+from .genotype import DEFAULT_GENOTYPE, INIT_LEVEL, GenotypeError, load_genotype, validate_genotype
 
 # Base filters per level: tensorflow/tpu spinenet.py FILTER_SIZE_MAP (paper Sec. 3.3: L5-L7 at 256).
 FILTER_SIZE_MAP = {1: 32, 2: 64, 3: 128, 4: 256, 5: 256, 6: 256, 7: 256}
@@ -172,7 +172,11 @@ class SpineNet(BaseModule):
             genotype = DEFAULT_GENOTYPE
         specs, num_init = load_genotype(genotype)
         fmap = {int(k): int(v) for k, v in (filter_size_map or FILTER_SIZE_MAP).items()}
-        validate_genotype(specs, num_init, min_level, max_level, levels=fmap.keys())
+        try:
+            validate_genotype(specs, num_init, min_level, max_level, levels=fmap.keys())
+        except GenotypeError as e:
+            where = genotype if isinstance(genotype, str) else 'genotype'
+            raise GenotypeError(f'{where}: {e}') from None
         self.specs, self.num_init_blocks = specs, num_init
         self.min_level, self.max_level = min_level, max_level
         self.out_levels = list(range(min_level, max_level + 1))

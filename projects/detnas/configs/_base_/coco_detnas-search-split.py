@@ -2,7 +2,8 @@
 # scores candidates on that split, results are reported on val2017. Official: 5k images split
 # from coco_2014_train + valminusminival (= train2017) as `coco_2014_trainval_val`
 # (megvii-model/DetNAS README, configs/*_search.yaml). Make the split once with
-#   python projects/detnas/tools/split_search_set.py data/coco/annotations/instances_train2017.json
+#   python tools/make_search_split.py data/coco/annotations/instances_train2017.json \
+#       --num-search 5000 --tag detnas
 _base_ = ['mmdet::_base_/datasets/coco_detection.py']
 train_dataloader = dict(dataset=dict(ann_file='annotations/instances_train2017_detnas-train.json'))
 search_dataloader = dict(
