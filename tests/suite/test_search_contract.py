@@ -162,6 +162,31 @@ def _detnas_retrain(best):
     assert model.backbone.genotype == load_genotype(best)['genotype']
 
 
+# ----------------------------------------------------------------------------- NAS-FCOS
+NAS_FCOS_SEARCH = 'projects/nas_fcos/configs/nas-fcos_search-decoder_r18-w16_fcos-head_toy.py'
+
+
+def _nas_fcos_synthetic(seed):
+    from projects.nas_fcos.nas_fcos import NASFCOSSearchSpace
+    space = NASFCOSSearchSpace('decoder')
+    target = space.decode(space.random_actions(random.Random(100 + seed)))
+    return dict(
+        objective=dict(type='NASFCOSMatchObjective', target=target),
+        score_key='synthetic/match',
+        num_steps=3,
+        samples_per_step=4,
+        seed=seed)
+
+
+def _nas_fcos_retrain(best):
+    """The decoder phase's best builds the decoder + FCOS head detector (the FPN-only model)."""
+    from projects.nas_fcos.nas_fcos import load_genotype
+    cfg = Config.fromfile(str(REPO / NAS_FCOS_SEARCH))
+    cfg.model.neck.genotype = best
+    model = MODELS.build(cfg.model)
+    assert model.neck.genotype.decoder == load_genotype(best).decoder
+
+
 ENTRIES: Dict[str, Entry] = {
     'spinenet':
     Entry('projects/spinenet/configs/spinenet_search_retinanet-proxy_toy.py', _spinenet_synthetic,
@@ -176,6 +201,8 @@ ENTRIES: Dict[str, Entry] = {
         repeats=True),
     'detnas':
     Entry(DETNAS_SEARCH, _detnas_synthetic, _detnas_retrain, 24, 'population_num'),
+    'nas_fcos':
+    Entry(NAS_FCOS_SEARCH, _nas_fcos_synthetic, _nas_fcos_retrain, 12, 'samples_per_step'),
 }
 
 _runs = itertools.count()
