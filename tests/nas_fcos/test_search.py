@@ -55,7 +55,7 @@ def test_controller_scores_given_actions_like_it_samples():
 STEPS, BATCH = 250, 8
 
 
-@pytest.mark.parametrize('seed', [0, 1, 2])
+@pytest.mark.parametrize('seed', [0, 1])
 def test_ppo_beats_random_search_on_random_targets(seed):
     """Reward = fraction of the 35 decoder decisions equal to a random valid target's. Budget:
     250 updates x 8 = 2,000 decoders per seed (the paper sampled 2,000-3,000 architectures), the

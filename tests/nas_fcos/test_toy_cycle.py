@@ -21,7 +21,7 @@ def test_features_search_export_retrain_eval(tmp_path, toy_coco):
         NAS_FCOS_STEPS='1',
         NAS_FCOS_SAMPLES='2',
         NAS_FCOS_PROXY_ITERS='20',
-        NAS_FCOS_RETRAIN_EPOCHS='4')
+        NAS_FCOS_RETRAIN_EPOCHS='3')
     os.environ.update(env)
     try:
         run_cli(['bash', 'projects/nas_fcos/demo.sh', str(work)], timeout=1800)

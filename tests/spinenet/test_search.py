@@ -108,7 +108,7 @@ def synthetic_reward(specs, target):
 SYNTH_STEPS, SYNTH_BATCH = 1000, 8
 
 
-@pytest.mark.parametrize('seed', [0, 1, 2])
+@pytest.mark.parametrize('seed', [0, 1])
 def test_controller_nears_random_targets_and_beats_random_search_at_equal_budget(seed):
     """Reward = agreement with a target drawn at random from the space, over 45 decisions
     (optimum 1.0, reached only there). Budget 8000 samples (1000 updates of 8),

@@ -26,3 +26,9 @@ class ContractFailOnRank:
 
     def after_search(self, best, work_dir):
         self.inner.after_search(best, work_dir)
+
+    def __getattr__(self, name):  # the rest of the objective's interface (a supernet's model, ...)
+        inner = self.__dict__.get('inner')
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)

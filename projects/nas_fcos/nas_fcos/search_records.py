@@ -117,13 +117,6 @@ def best_record(records: List[SearchRecord]) -> Optional[SearchRecord]:
     return max(records, key=lambda r: (r.score, -r.step, -r.index))
 
 
-def write_atomic(path: str, text: str) -> None:
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def plot_progress(records: List[SearchRecord], path: str, title: str, score_key: str) -> None:
     """Score of every candidate (counted from 1), best so far and each step's mean, in %."""
     if not records:

@@ -39,6 +39,18 @@ from .search_space import NASFPNSearchSpace
 RUN_CONTROL = ('num_steps', 'max_new_candidates', 'allow_changed_settings')
 
 
+def changed_settings(old: dict, new: dict) -> list:
+    """The settings that differ, as dotted names (``train_cfg.<key>``, ``model.<key>``, ...)."""
+    keys = []
+    for part in sorted(set(old) | set(new)):
+        a, b = old.get(part), new.get(part)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += [f'{part}.{k}' for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+        elif a != b:
+            keys.append(part)
+    return keys
+
+
 def _from_rank0(obj):
     if get_world_size() == 1:
         return obj
@@ -160,9 +172,7 @@ class NASFPNSearchLoop(BaseLoop):
                                '--resume.')
         if state['settings'] != self.settings and not self.allow_changed_settings:
             old, new = json.loads(state['settings']), json.loads(self.settings)
-            diff = sorted(
-                k for part in new for k in set(old.get(part, {})) | set(new[part])
-                if old.get(part, {}).get(k) != new[part].get(k))
+            diff = changed_settings(old, new)
             raise RuntimeError(f'--resume: the search settings differ from the stored ones '
                                f'(changed: {diff}); restore them, or set '
                                'train_cfg.allow_changed_settings=True to continue anyway')
