@@ -1,9 +1,10 @@
 """PPO controller on synthetic rewards whose best genotype is known.
 
 Reward = fraction of the 28 decisions equal to a target's, the target drawn at random from the
-search space (seeds 0 and 1; seed 2 measured too, README), so each target is the unique optimum (reward 1). Budget: 300 PPO steps
-x 8 samples = 2400 genotypes per seed, the shipped defaults. Every seed must reach >= 27/28 and
-beat the best of 2400 uniformly random valid genotypes by >= 0.3; a stuck seed keeps one input
+search space (seeds 0 and 1; seed 2 measured too, README), so each target is the unique
+optimum (reward 1). Budget: 300 PPO steps x 8 samples = 2400 genotypes per seed, the shipped
+defaults. Every seed must reach >= 27/28 and beat the best of 2400 uniformly random valid
+genotypes by >= 0.3; a stuck seed keeps one input
 decision off (the second input may not repeat the first, so some corrections take two moves).
 """
 import numpy as np

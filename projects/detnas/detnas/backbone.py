@@ -16,8 +16,8 @@ from mmengine.model import BaseModule
 
 from .blocks import CHOICES, ShuffleChoiceBlock
 from .flops import get_flops_table
-from .genotype import (GenotypeError, load_genotype, normalize_channels, normalize_repeats,
-                       validate_genotype)
+from .genotype import (CheckpointGenotype, GenotypeError, encode_genotype_state, load_genotype,
+                       normalize_channels, normalize_repeats, validate_genotype)
 from .head import DetNASImageNetHead
 
 
@@ -223,7 +223,8 @@ def slice_supernet_state_dict(state_dict, genotype, prefix=''):
             returned keys keep it, so a detector's checkpoint can be sliced as a whole.
 
     Returns:
-        dict: a state dict that loads (strictly) into :class:`DetNASShuffleNetFixed`.
+        dict: a state dict that loads (strictly) into :class:`DetNASShuffleNetFixed`, with the
+        path as its genotype (``{prefix}_extra_state``).
     """
     out = {}
     layer_prefix = prefix + 'layers.'
@@ -237,11 +238,17 @@ def slice_supernet_state_dict(state_dict, genotype, prefix=''):
         idx, choice, rest = k[len(layer_prefix):].split('.', 2)
         if names[int(idx)] == choice:
             out[f'{layer_prefix}{idx}.{rest}'] = v
+    out[prefix + '_extra_state'] = encode_genotype_state(fixed_genotype_state(names))
     return out
 
 
+def fixed_genotype_state(names):
+    """What :class:`DetNASShuffleNetFixed` stores of its genotype (see ``CheckpointGenotype``)."""
+    return dict(genotype=list(names), key=','.join(names))
+
+
 @MODELS.register_module()
-class DetNASShuffleNetFixed(_DetNASBase):
+class DetNASShuffleNetFixed(CheckpointGenotype, _DetNASBase):
     """A static DetNAS backbone built from a genotype alone.
 
     Args:
@@ -271,6 +278,9 @@ class DetNASShuffleNetFixed(_DetNASBase):
                          init_cfg)
         self.genotype = validate_genotype(genotype, self.num_blocks)
         self.layers = nn.ModuleList(self._make_block(i, c) for i, c in enumerate(self.genotype))
+
+    def genotype_state(self) -> dict:
+        return fixed_genotype_state(self.genotype)
 
     def forward(self, x):
         return self._run(x, self.layers)

@@ -12,8 +12,10 @@ YAML layout (see ``projects/detnas/genotypes/``)::
 leading ``-1`` (megvii-model/DetNAS ``maskrcnn_benchmark/modeling/backbone/detnasnet.py``); the
 official 7-entry form is accepted too.
 """
+import json
 import os.path as osp
 
+import torch
 import yaml
 
 from .blocks import CHOICES
@@ -28,6 +30,42 @@ GENOTYPE_DIR = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'genoty
 
 class GenotypeError(ValueError):
     """An invalid DetNAS genotype (wrong length or unknown op), naming the bad block."""
+
+
+def encode_genotype_state(state: dict) -> torch.Tensor:
+    """A genotype's JSON as a uint8 tensor (a module's extra state)."""
+    return torch.tensor(list(json.dumps(state, sort_keys=True).encode()), dtype=torch.uint8)
+
+
+def decode_genotype_state(tensor: torch.Tensor) -> dict:
+    return json.loads(bytes(tensor.tolist()).decode())
+
+
+class CheckpointGenotype:
+    """Mixin of the modules built from a genotype: the genotype travels with the weights.
+
+    ``get_extra_state`` puts it into the module's ``state_dict`` (``<prefix>_extra_state``: its
+    JSON as a uint8 tensor, which weights-only loading and jit tracing accept), so every checkpoint
+    says which network it holds; ``set_extra_state`` refuses the
+    weights of another network, which would otherwise load without a word whenever the shapes
+    happen to agree. A subclass defines ``genotype_state() -> dict(genotype=..., key=...)``; the
+    keys are compared (genotypes that build the same network share one).
+    """
+
+    def genotype_state(self) -> dict:
+        raise NotImplementedError
+
+    def get_extra_state(self):
+        return encode_genotype_state(self.genotype_state())
+
+    def set_extra_state(self, state):
+        theirs, mine = decode_genotype_state(state), self.genotype_state()
+        if theirs['key'] != mine['key']:
+            raise GenotypeError(
+                f'{type(self).__name__}: the checkpoint holds the weights of the genotype '
+                f'{theirs["genotype"]}, but this model was built with {mine["genotype"]}. Build '
+                "it with the checkpoint's genotype (the run's best_genotype.yaml: --cfg-options "
+                '<module>.genotype=<file>) to evaluate what was trained.')
 
 
 def _is_int(v):

@@ -19,7 +19,7 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from .genotype import load_component
+from .genotype import CheckpointGenotype, load_component
 from .ops import DEFAULT_NORM_CFG, OPS, ConvBNReLU
 from .spaces import (BACKBONE_NUM_POSITIONS, BACKBONE_OUT_INDICES, BACKBONE_TAIL_OP,
                      backbone_positions, backbone_widths)
@@ -107,7 +107,7 @@ class HitDetBackboneBase(BaseModule):
 
 
 @MODELS.register_module()
-class HitDetBackbone(HitDetBackboneBase):
+class HitDetBackbone(CheckpointGenotype, HitDetBackboneBase):
     """The fixed backbone of a genotype's ``backbone`` list (20 op names).
 
     Args:
@@ -119,6 +119,9 @@ class HitDetBackbone(HitDetBackboneBase):
     def __init__(self, genotype, **kwargs):
         self.ops = load_component(genotype, 'backbone')  # before the blocks are built
         super().__init__(**kwargs)
+
+    def genotype_state(self) -> dict:
+        return dict(genotype=list(self.ops), key=','.join(self.ops))
 
     def make_block(self, position, spec):
         return OPS[self.ops[position]](spec.in_channels, spec.out_channels, spec.stride,

@@ -25,10 +25,12 @@ Validation is strict (wrong types refused, not coerced: ``6`` is not a name, a s
 list); errors name the file, the component, the position (index and label) and what was
 expected, before any layer is built.
 """
+import json
 import os
 import os.path as osp
 from typing import NamedTuple, Optional, Tuple
 
+import torch
 import yaml
 
 from .ops import NOT_ALIASED, OP_POOL, OPS, canonical_op_name
@@ -39,6 +41,42 @@ RELEASED_GENOTYPE = 'projects/hitdet/genotypes/hitdet_released.yaml'
 
 class GenotypeError(ValueError):
     """A genotype that does not describe a Hit-Detector architecture."""
+
+
+def encode_genotype_state(state: dict) -> torch.Tensor:
+    """A genotype's JSON as a uint8 tensor (a module's extra state)."""
+    return torch.tensor(list(json.dumps(state, sort_keys=True).encode()), dtype=torch.uint8)
+
+
+def decode_genotype_state(tensor: torch.Tensor) -> dict:
+    return json.loads(bytes(tensor.tolist()).decode())
+
+
+class CheckpointGenotype:
+    """Mixin of the modules built from a genotype: the genotype travels with the weights.
+
+    ``get_extra_state`` puts it into the module's ``state_dict`` (``<prefix>_extra_state``: its
+    JSON as a uint8 tensor, which weights-only loading and jit tracing accept), so every checkpoint
+    says which network it holds; ``set_extra_state`` refuses the
+    weights of another network, which would otherwise load without a word whenever the shapes
+    happen to agree. A subclass defines ``genotype_state() -> dict(genotype=..., key=...)``; the
+    keys are compared (genotypes that build the same network share one).
+    """
+
+    def genotype_state(self) -> dict:
+        raise NotImplementedError
+
+    def get_extra_state(self):
+        return encode_genotype_state(self.genotype_state())
+
+    def set_extra_state(self, state):
+        theirs, mine = decode_genotype_state(state), self.genotype_state()
+        if theirs['key'] != mine['key']:
+            raise GenotypeError(
+                f'{type(self).__name__}: the checkpoint holds the weights of the genotype '
+                f'{theirs["genotype"]}, but this model was built with {mine["genotype"]}. Build '
+                "it with the checkpoint's genotype (the run's best_genotype.yaml: --cfg-options "
+                '<module>.genotype=<file>) to evaluate what was trained.')
 
 
 class HitDetGenotype(NamedTuple):

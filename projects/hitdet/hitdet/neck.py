@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
-from .genotype import load_component
+from .genotype import CheckpointGenotype, load_component
 from .ops import DEFAULT_NORM_CFG, OPS
 from .spaces import NECK_IN_CHANNELS, NECK_OUT_CHANNELS, neck_positions
 
@@ -106,7 +106,7 @@ class HitDetNeckBase(BaseModule):
 
 
 @MODELS.register_module()
-class HitDetNeck(HitDetNeckBase):
+class HitDetNeck(CheckpointGenotype, HitDetNeckBase):
     """The fixed neck of a genotype's ``neck`` list (8 op names: 4 laterals, then 4 cells after
     the top-down pass).
 
@@ -119,6 +119,9 @@ class HitDetNeck(HitDetNeckBase):
     def __init__(self, genotype, **kwargs):
         self.ops = load_component(genotype, 'neck')  # before the cells are built
         super().__init__(**kwargs)
+
+    def genotype_state(self) -> dict:
+        return dict(genotype=list(self.ops), key=','.join(self.ops))
 
     def make_block(self, position, spec):
         return OPS[self.ops[position]](spec.in_channels, spec.out_channels, spec.stride,

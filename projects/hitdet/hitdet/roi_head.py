@@ -19,7 +19,7 @@ import torch.nn as nn
 from mmdet.models.roi_heads.bbox_heads import ConvFCBBoxHead
 from mmdet.registry import MODELS
 
-from .genotype import load_component
+from .genotype import CheckpointGenotype, load_component
 from .ops import DEFAULT_NORM_CFG, OPS
 from .spaces import HEAD_FC_CHANNELS, HEAD_NUM_POSITIONS, head_positions
 
@@ -78,7 +78,7 @@ class HitDetBBoxHeadBase(ConvFCBBoxHead):
 
 
 @MODELS.register_module()
-class HitDetBBoxHead(HitDetBBoxHeadBase):
+class HitDetBBoxHead(CheckpointGenotype, HitDetBBoxHeadBase):
     """The fixed RoI box head of a genotype's ``head`` list (4 op names).
 
     Args:
@@ -90,6 +90,9 @@ class HitDetBBoxHead(HitDetBBoxHeadBase):
     def __init__(self, genotype, **kwargs):
         self.ops = load_component(genotype, 'head')  # before the blocks are built
         super().__init__(**kwargs)
+
+    def genotype_state(self) -> dict:
+        return dict(genotype=list(self.ops), key=','.join(self.ops))
 
     def make_block(self, position, spec):
         return OPS[self.ops[position]](spec.in_channels, spec.out_channels, spec.stride,

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
-from .genotype import (AGG_OPS, BACKBONE_LEVELS, FPN_OPS, collected_nodes, decode_genotype,
-                       load_genotype)
+from .genotype import (AGG_OPS, BACKBONE_LEVELS, FPN_OPS, CheckpointGenotype, collected_nodes,
+                       decode_genotype, genotype_key, load_genotype)
 from .ops import ConvNormAct, build_agg_op, build_fpn_op, reset_deform_offsets
 
 
@@ -50,7 +50,7 @@ class DecoderCellModule(nn.Module):
 
 
 @MODELS.register_module()
-class NASFCOSDecoder(BaseModule):
+class NASFCOSDecoder(CheckpointGenotype, BaseModule):
     """NAS-FCOS decoder (neck) from a genotype.
 
     Args:
@@ -130,6 +130,10 @@ class NASFCOSDecoder(BaseModule):
         for conv in self.extra_convs:
             nn.init.kaiming_uniform_(conv.weight, a=1)
             nn.init.zeros_(conv.bias)
+
+    def genotype_state(self) -> dict:
+        cells = [[int(v) for v in c] for c in self.genotype.decoder]
+        return dict(genotype=cells, key=genotype_key(dict(decoder=cells)))
 
     def init_weights(self):
         super().init_weights()

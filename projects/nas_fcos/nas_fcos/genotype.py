@@ -33,11 +33,13 @@ each of them (``micro_decoders.py:113-126``). The official ``judge()`` (``:76-84
 genotypes with fewer than 3 collected nodes; :func:`validate_genotype` does the same, before any
 layer is built.
 """
+import json
 import numbers
 import os
 import os.path as osp
 from typing import NamedTuple, Optional, Tuple
 
+import torch
 import yaml
 
 # maskrcnn_benchmark/nas/rl/genotypes.py:5-11 (OP_NAMES), official order.
@@ -60,6 +62,42 @@ PUBLISHED_GENOTYPE = 'projects/nas_fcos/genotypes/nas_fcos_published.yaml'
 
 class GenotypeError(ValueError):
     """A genotype that does not describe a valid NAS-FCOS architecture."""
+
+
+def encode_genotype_state(state: dict) -> torch.Tensor:
+    """A genotype's JSON as a uint8 tensor (a module's extra state)."""
+    return torch.tensor(list(json.dumps(state, sort_keys=True).encode()), dtype=torch.uint8)
+
+
+def decode_genotype_state(tensor: torch.Tensor) -> dict:
+    return json.loads(bytes(tensor.tolist()).decode())
+
+
+class CheckpointGenotype:
+    """Mixin of the modules built from a genotype: the genotype travels with the weights.
+
+    ``get_extra_state`` puts it into the module's ``state_dict`` (``<prefix>_extra_state``: its
+    JSON as a uint8 tensor, which weights-only loading and jit tracing accept), so every checkpoint
+    says which network it holds; ``set_extra_state`` refuses the
+    weights of another network, which would otherwise load without a word whenever the shapes
+    happen to agree. A subclass defines ``genotype_state() -> dict(genotype=..., key=...)``; the
+    keys are compared (genotypes that build the same network share one).
+    """
+
+    def genotype_state(self) -> dict:
+        raise NotImplementedError
+
+    def get_extra_state(self):
+        return encode_genotype_state(self.genotype_state())
+
+    def set_extra_state(self, state):
+        theirs, mine = decode_genotype_state(state), self.genotype_state()
+        if theirs['key'] != mine['key']:
+            raise GenotypeError(
+                f'{type(self).__name__}: the checkpoint holds the weights of the genotype '
+                f'{theirs["genotype"]}, but this model was built with {mine["genotype"]}. Build '
+                "it with the checkpoint's genotype (the run's best_genotype.yaml: --cfg-options "
+                '<module>.genotype=<file>) to evaluate what was trained.')
 
 
 class DecoderCell(NamedTuple):

@@ -27,7 +27,7 @@ from mmdet.models.dense_heads.fcos_head import FCOSHead
 from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
 
-from .genotype import HEAD_OPS, load_genotype
+from .genotype import HEAD_OPS, CheckpointGenotype, canonical_genotype, load_genotype
 from .ops import build_head_op, reset_deform_offsets
 
 PREDICTOR_INIT = dict(
@@ -41,7 +41,7 @@ PREDICTOR_INIT = dict(
 
 
 @MODELS.register_module()
-class NASFCOSGenotypeHead(FCOSHead):
+class NASFCOSGenotypeHead(CheckpointGenotype, FCOSHead):
     """FCOS head whose towers are the NAS-FCOS searched head.
 
     Args:
@@ -84,6 +84,14 @@ class NASFCOSGenotypeHead(FCOSHead):
             norm_cfg=norm_cfg,
             init_cfg=copy.deepcopy(init_cfg),
             **kwargs)
+
+    def genotype_state(self) -> dict:
+        _, ops, split = canonical_genotype(self.genotype)
+        return dict(
+            genotype=dict(
+                head=[int(o) for o in self.genotype.head],
+                share_level=int(self.genotype.share_level)),
+            key=f'{list(ops)}/{split}')
 
     @property
     def share_level(self):

@@ -16,9 +16,11 @@ A genotype is stored as YAML::
 
 ``best_genotype.yaml`` of the search loop has this format, so a retrain config reads it as is.
 """
+import json
 import os.path as osp
 from collections import namedtuple
 
+import torch
 import yaml
 
 BINARY_OPS = ('sum', 'attention')
@@ -28,6 +30,42 @@ MergingCellSpec = namedtuple('MergingCellSpec', ['level', 'op', 'inputs', 'is_ou
 
 class GenotypeError(ValueError):
     """A genotype that does not describe a valid NAS-FPN cell."""
+
+
+def encode_genotype_state(state: dict) -> torch.Tensor:
+    """A genotype's JSON as a uint8 tensor (a module's extra state)."""
+    return torch.tensor(list(json.dumps(state, sort_keys=True).encode()), dtype=torch.uint8)
+
+
+def decode_genotype_state(tensor: torch.Tensor) -> dict:
+    return json.loads(bytes(tensor.tolist()).decode())
+
+
+class CheckpointGenotype:
+    """Mixin of the modules built from a genotype: the genotype travels with the weights.
+
+    ``get_extra_state`` puts it into the module's ``state_dict`` (``<prefix>_extra_state``: its
+    JSON as a uint8 tensor, which weights-only loading and jit tracing accept), so every checkpoint
+    says which network it holds; ``set_extra_state`` refuses the
+    weights of another network, which would otherwise load without a word whenever the shapes
+    happen to agree. A subclass defines ``genotype_state() -> dict(genotype=..., key=...)``; the
+    keys are compared (genotypes that build the same network share one).
+    """
+
+    def genotype_state(self) -> dict:
+        raise NotImplementedError
+
+    def get_extra_state(self):
+        return encode_genotype_state(self.genotype_state())
+
+    def set_extra_state(self, state):
+        theirs, mine = decode_genotype_state(state), self.genotype_state()
+        if theirs['key'] != mine['key']:
+            raise GenotypeError(
+                f'{type(self).__name__}: the checkpoint holds the weights of the genotype '
+                f'{theirs["genotype"]}, but this model was built with {mine["genotype"]}. Build '
+                "it with the checkpoint's genotype (the run's best_genotype.yaml: --cfg-options "
+                '<module>.genotype=<file>) to evaluate what was trained.')
 
 
 def _repo_root():

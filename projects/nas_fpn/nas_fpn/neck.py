@@ -21,12 +21,12 @@ from mmcv.cnn import ConvModule
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule, ModuleList
 
-from .genotype import genotype_to_list, load_genotype
+from .genotype import CheckpointGenotype, genotype_key, genotype_to_list, load_genotype
 from .ops import BINARY_OP_FNS, build_post_merge_conv, resample
 
 
 @MODELS.register_module()
-class GenotypeNASFPN(BaseModule):
+class GenotypeNASFPN(CheckpointGenotype, BaseModule):
     """NAS-FPN neck whose cell is given as data.
 
     Args:
@@ -135,6 +135,11 @@ class GenotypeNASFPN(BaseModule):
             consumed.append(0)
         outs = sorted(zip(levels[-self.num_outs:], nodes[-self.num_outs:]), key=lambda t: t[0])
         return [x for _, x in outs]
+
+    def genotype_state(self) -> dict:
+        return dict(
+            genotype=genotype_to_list(self.genotype),
+            key=genotype_key(self.genotype, self.min_level, self.max_level))
 
     def forward(self, inputs):
         feats = [

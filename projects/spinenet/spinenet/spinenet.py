@@ -33,7 +33,8 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
-from .genotype import DEFAULT_GENOTYPE, INIT_LEVEL, GenotypeError, load_genotype, validate_genotype
+from .genotype import (DEFAULT_GENOTYPE, INIT_LEVEL, CheckpointGenotype, GenotypeError,
+                       genotype_key, genotype_to_dict, load_genotype, validate_genotype)
 
 # Base filters per level: tensorflow/tpu spinenet.py FILTER_SIZE_MAP (paper Sec. 3.3: L5-L7 at 256).
 FILTER_SIZE_MAP = {1: 32, 2: 64, 3: 128, 4: 256, 5: 256, 6: 256, 7: 256}
@@ -135,7 +136,7 @@ class Resample(nn.Module):
 
 
 @MODELS.register_module()
-class SpineNet(BaseModule):
+class SpineNet(CheckpointGenotype, BaseModule):
     """Scale-permuted backbone built from block specs and the paper's scaling.
 
     Args:
@@ -266,6 +267,11 @@ class SpineNet(BaseModule):
         stem = [k for k in used if k < num_init]
         used.update(range(max(stem) + 1 if stem else 0))
         return used
+
+    def genotype_state(self) -> dict:
+        return dict(
+            genotype=genotype_to_dict(self.specs, self.num_init_blocks),
+            key=f'{self.num_init_blocks}:{genotype_key(self.specs)}')
 
     def forward(self, x: torch.Tensor) -> Sequence[torch.Tensor]:
         h, w = x.shape[-2:]
