@@ -229,6 +229,33 @@ def _hitdet_retrain(best):
     assert list(model.backbone.ops) == list(load_genotype(full).backbone)
 
 
+# ----------------------------------------------------------------------------- Auto-FPN
+AUTO_FPN_SEARCH = 'projects/auto_fpn/configs/autofpn_search-fusion_faster-rcnn_r18-w16_toy.py'
+
+
+def _auto_fpn_synthetic(seed):
+    from projects.auto_fpn.auto_fpn import random_genotype
+    target = random_genotype('fusion', random.Random(100 + seed))
+    return dict(
+        objective=dict(type='AutoFPNSyntheticObjective', target=target, num_batches=4),
+        score_key='synthetic/match',
+        max_epochs=6,
+        arch_start_epoch=1,
+        arch_optimizer=dict(lr=0.2),
+        cost_weight=0.0,
+        seed=seed)
+
+
+def _auto_fpn_retrain(best):
+    """The fusion stage's best builds the toy retrain detector's neck (the head: the example)."""
+    from projects.auto_fpn.auto_fpn import load_genotype
+    cfg = Config.fromfile(
+        str(REPO / 'projects/auto_fpn/configs/faster-rcnn_r18-w16_autofpn-32_1xb8-12e_toy.py'))
+    cfg.model.neck.genotype = best
+    model = MODELS.build(cfg.model)
+    assert model.neck.genotype == load_genotype(best).fusion
+
+
 ENTRIES: Dict[str, Entry] = {
     'spinenet':
     Entry('projects/spinenet/configs/spinenet_search_retinanet-proxy_toy.py', _spinenet_synthetic,
@@ -250,6 +277,15 @@ ENTRIES: Dict[str, Entry] = {
         HITDET_SEARCH,
         _hitdet_synthetic,
         _hitdet_retrain,
+        6,
+        'cost_weight',
+        budget=None,
+        differentiable=True),
+    'auto_fpn':
+    Entry(
+        AUTO_FPN_SEARCH,
+        _auto_fpn_synthetic,
+        _auto_fpn_retrain,
         6,
         'cost_weight',
         budget=None,
