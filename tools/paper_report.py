@@ -15,8 +15,13 @@ are measured, not copied:
 * box AP is read from the newest COCO metric a run of that config left under
   ``<work-dir-root>/<config name>/`` (``mim train``'s validation scalars or ``mim test``'s json).
 
-It writes a markdown table and a PNG of AP against FLOPs that also shows EfficientDet-D0 as an
-outside reference point.
+It writes a compact markdown table (model, paper / ours / delta for params, FLOPs and box AP; a
+row outside the tolerance, +-5% params or FLOPs, is flagged) with each row's sources and what was
+counted as numbered notes below it, and a PNG of AP against FLOPs that also shows
+EfficientDet-D0 as an outside reference point. It says which model it is counting while it
+counts, and keeps the counts in ``<out>/complexity_cache.json``, keyed by the config's full text
+(bases merged), the genotype files it names, the scope, the input size and the options: a rerun
+recounts only what changed.
 
     python tools/paper_report.py [--projects projects] [--only spinenet ...]
                                  [--work-dir-root work_dirs] [--out work_dirs/paper_report]
@@ -24,6 +29,8 @@ outside reference point.
 """
 import argparse
 import glob
+import hashlib
+import json
 import os
 import os.path as osp
 import time
@@ -41,6 +48,7 @@ EFFICIENTDET_D0 = dict(
     flops_g=2.54,
     params_m=3.9,
     source='google/automl efficientdet/README.md @6a54c87')
+TOLERANCE = 0.05  # relative params / FLOPs difference above which a row is flagged
 
 
 def resolve_config(path):
@@ -74,6 +82,24 @@ class _TensorMode(torch.nn.Module):
 
     def forward(self, inputs):
         return self.detector(inputs, self.samples, mode='tensor')
+
+
+def complexity_key(config_path, scope, hw, options=None):
+    """A key of everything a count depends on: the config's merged text, the content of every
+    genotype file (``*.yaml``) it names, the scope, the input size and the options."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(resolve_config(config_path))
+    if options:
+        cfg.merge_from_dict(dict(options))
+    text = cfg.pretty_text
+    digest = hashlib.sha256(text.encode())
+    for token in sorted(set(text.replace('"', "'").split("'"))):
+        if token.endswith(('.yaml', '.yml')) and osp.isfile(token):
+            with open(token, 'rb') as f:
+                digest.update(token.encode() + f.read())
+    digest.update(json.dumps([scope, list(hw), torch.__version__]).encode())
+    return digest.hexdigest()
 
 
 def measure(config_path, scope, hw, options=None):
@@ -142,8 +168,18 @@ def load_rows(projects_dir, only=None):
     return rows
 
 
-def fill_ours(rows, work_dir_root, measure_models=True):
-    """Add our measured params/FLOPs/AP (or the reason there is none) to each row."""
+def _load_cache(path):
+    if path and osp.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    return {}
+
+
+def fill_ours(rows, work_dir_root, measure_models=True, cache_path=None):
+    """Add our measured params/FLOPs/AP (or the reason there is none) to each row; counts are
+    read from / written to ``cache_path`` (JSON) when given."""
+    cache = _load_cache(cache_path)
+    to_count = [r for r in rows if r['config'] and parse_size(r['size'])] if measure_models else []
     for row in rows:
         row.update(params=None, flops=None, ap=None, ours_source='')
         if not row['config']:
@@ -154,13 +190,29 @@ def fill_ours(rows, work_dir_root, measure_models=True):
         if measure_models and hw:
             t = time.time()
             if row['complexity_config']:
-                row['params'], row['flops'] = measure(row['complexity_config'], 'model', hw)
+                args = (row['complexity_config'], 'model', hw, None)
                 counted = f'model of `{row["complexity_config"]}`'
             else:
                 opts = row.get('complexity_options')
-                row['params'], row['flops'] = measure(row['config'], row['scope'], hw, opts)
+                args = (row['config'], row['scope'], hw, opts)
                 counted = row['scope'] + (f' with {opts}' if opts else '')
-            notes.append(f'mmengine, {counted} at {hw[0]}x{hw[1]} ({time.time() - t:.0f}s)')
+            key = complexity_key(*args)
+            where = 'cached'
+            if key in cache:
+                row['params'], row['flops'] = cache[key]
+            else:
+                print(
+                    f'[paper_report] counting {to_count.index(row) + 1}/{len(to_count)}: '
+                    f'{row["project"]} / {row["name"]} ({args[0]}, {counted} at '
+                    f'{hw[0]}x{hw[1]})',
+                    flush=True)
+                row['params'], row['flops'] = cache[key] = measure(*args)
+                where = f'{time.time() - t:.0f}s'
+                if cache_path:
+                    os.makedirs(osp.dirname(osp.abspath(cache_path)), exist_ok=True)
+                    with open(cache_path, 'w') as f:
+                        json.dump(cache, f, indent=1)
+            notes.append(f'mmengine, {counted} at {hw[0]}x{hw[1]} ({where})')
         elif not hw:
             notes.append(f'no input size to count at ({row["size"]})')
         row['ap'], ap_path = read_ap(work_dir_root, row['config'])
@@ -181,27 +233,40 @@ def _delta(ours, paper, rel=False):
     return f'{ours - paper:+.1f}'
 
 
+def _flag(r):
+    """'!' when our params or FLOPs differ from the paper's by more than the tolerance."""
+    off = [
+        r[k] is not None and r[p] and abs(r[k] - r[p]) / r[p] > TOLERANCE
+        for k, p in (('params', 'paper_params'), ('flops', 'paper_flops'))
+    ]
+    return ' **!**' if any(off) else ''
+
+
 def to_markdown(rows):
-    head = ('| project | model | params paper (M) | ours | delta | FLOPs paper (G) | ours | delta '
-            '| counted over | box AP paper | ours | delta | paper source | ours from |\n'
-            '|' + '---|' * 14 + '\n')
-    lines = []
-    for r in rows:
+    """The compact table, then per row a numbered note: the paper's source and split, what was
+    counted, where our figures come from."""
+    head = ('| model | params (M) paper | ours | delta | FLOPs (G) paper | ours | delta '
+            '| box AP paper | ours | delta |\n' + '|' + '---|' * 10 + '\n')
+    lines, notes = [], []
+    for i, r in enumerate(rows, 1):
         lines.append('| ' + ' | '.join([
-            r['project'], r['name'],
+            f'{r["project"]}: {r["name"]} [{i}]{_flag(r)}',
             _fmt(r['paper_params']),
             _fmt(r['params'], 2),
             _delta(r['params'], r['paper_params'], True),
             _fmt(r['paper_flops']),
             _fmt(r['flops'], 2),
-            _delta(r['flops'], r['paper_flops'], True), f'{r["scope"]} @{r["size"]}',
+            _delta(r['flops'], r['paper_flops'], True),
             _fmt(r['paper_ap']),
             _fmt(r['ap']),
-            _delta(r['ap'], r['paper_ap']), f'{r["source"]} ({r["split"]})'.replace('|', '/'),
-            r['ours_source'].replace('|', '/')
+            _delta(r['ap'], r['paper_ap'])
         ]) + ' |')
+        notes.append(f'{i}. paper: {r["source"]} ({r["split"]}); counted over {r["scope"]} at '
+                     f'{r["size"]}; ours: {r["ours_source"]}')
     ref = EFFICIENTDET_D0
-    foot = (f'\nOutside reference in the plot: {ref["name"]}, {ref["ap"]} AP (COCO test-dev), '
+    foot = (f'\n**!** = params or FLOPs more than {TOLERANCE:.0%} from the paper\'s (the '
+            'project README says why).\n\nNotes:\n\n' + '\n'.join(notes) +
+            f'\n\nOutside reference in the plot: {ref["name"]}, {ref["ap"]} AP (COCO test-dev), '
             f'{ref["flops_g"]} GFLOPs, {ref["params_m"]}M params ({ref["source"]}).\n')
     return '# Paper vs ours\n\n' + head + '\n'.join(lines) + '\n' + foot
 
@@ -248,7 +313,9 @@ def main(argv=None):
     parser.add_argument(
         '--no-measure', action='store_true', help='skip building models (params/FLOPs stay empty)')
     args = parser.parse_args(argv)
-    rows = fill_ours(load_rows(args.projects, args.only), args.work_dir_root, not args.no_measure)
+    rows = fill_ours(
+        load_rows(args.projects, args.only), args.work_dir_root, not args.no_measure,
+        osp.join(args.out, 'complexity_cache.json'))
     os.makedirs(args.out, exist_ok=True)
     md = to_markdown(rows)
     with open(osp.join(args.out, 'paper_report.md'), 'w') as f:

@@ -209,3 +209,17 @@ def test_a_checkpoint_refuses_another_genotype(tmp_path):
         load_checkpoint(build(genotype), str(ckpt), map_location='cpu')
         if equivalent is not None:
             load_checkpoint(build(equivalent), str(ckpt), map_location='cpu')
+
+
+def test_genotype_key_ignores_dead_fusion_edges_only():
+    """Nodes of layer 0 that no edge of the last layer reads build nothing: genotypes that
+    differ only there share a key; a change on a live edge does not."""
+    from projects.auto_fpn.auto_fpn import genotype_key
+    last = [[['skip_connect', 0], ['skip_connect', 1]]] * 4
+    first = [[['sep_conv_3x3', 0]], [['sep_conv_3x3', 1]], [['sep_conv_3x3', 2]],
+             [['sep_conv_3x3', 3]]]
+    dead_changed = first[:2] + [[['dil_conv_3x3', 0]], [['skip_connect', 1]]]
+    live_changed = [[['dil_conv_3x3', 0]]] + first[1:]
+    key = genotype_key(dict(fusion=[first, last]))
+    assert genotype_key(dict(fusion=[dead_changed, last])) == key
+    assert genotype_key(dict(fusion=[live_changed, last])) != key

@@ -177,3 +177,20 @@ def test_search_configs_carry_the_papers_tips():
         searched = model.neck if stage == 'fusion' else model.roi_head.bbox_head
         assert {len(m.names) for _, m in mixed_ops(searched)} == {8 if stage == 'fusion' else 6}
         assert len(list(mixed_ops(searched))) == (32 if stage == 'fusion' else 28)
+
+
+def test_half_sampler_gives_every_rank_the_same_number_of_batches():
+    """An odd half over 2 ranks is padded (as DistributedSampler pads): unequal step counts
+    would leave one rank waiting in the data-parallel backward."""
+    from projects.auto_fpn.auto_fpn import AutoFPNHalfSampler
+    halves = [
+        AutoFPNHalfSampler(list(range(11)), half, split_seed=3) for half in ('weights', 'arch')
+    ]
+    assert sorted(halves[0].indices + halves[1].indices) == list(range(11))
+    for s in halves:
+        shards = []
+        for rank in range(2):
+            s.rank, s.world = rank, 2
+            shards.append(list(s))
+            assert len(shards[-1]) == len(s)
+        assert len(shards[0]) == len(shards[1]) and set(shards[0] + shards[1]) == set(s.indices)

@@ -58,3 +58,21 @@ def test_second_install_is_a_quick_no_op():
     install()  # brings the venv up to date if requirements/ or setup.cfg changed
     out, seconds = install()
     assert 'nothing to do' in out and seconds < 10
+
+
+def test_model_index_lists_every_project_and_citation_every_paper():
+    """model-index.yml (OpenMMLab's index, read by `mim search`) imports each metafile, whose
+    configs exist; CITATION.cff is valid YAML with one reference per paper, titled as the
+    project README's BibTeX."""
+    index = yaml.safe_load((REPO / 'model-index.yml').read_text())
+    assert sorted(index['Import']) == sorted(f'projects/{k}/metafile.yml' for k in PROJECTS)
+    for path in index['Import']:
+        for m in yaml.safe_load((REPO / path).read_text())['Models']:
+            assert m['Config'] is None or (REPO / m['Config']).is_file(), (path, m['Config'])
+    cff = yaml.safe_load((REPO / 'CITATION.cff').read_text())
+    assert cff['cff-version'] == '1.2.0' and cff['title'] and cff['authors']
+    titles = {r['title'] for r in cff['references']}
+    for key in PROJECTS:
+        readme = (REPO / 'projects' / key / 'README.md').read_text()
+        bib_title = readme.split('@inproceedings', 1)[1].split('title', 1)[1].split('{', 1)[1]
+        assert bib_title.split('}', 1)[0] in titles, key

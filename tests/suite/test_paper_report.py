@@ -47,7 +47,7 @@ def _model(name, config, scope, size, params, flops, ap):
     }
 
 
-def test_report_measures_stock_retinanet(tmp_path):
+def test_report_measures_stock_retinanet(tmp_path, monkeypatch):
     cfg = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
     projects = _metafile(tmp_path, [
         _model('RetinaNet R-50-FPN', cfg, 'whole detector', '800x1333', 37.97, 239.0, 36.5),
@@ -75,11 +75,51 @@ def test_report_measures_stock_retinanet(tmp_path):
     assert backbone['params'] == pytest.approx(23.508, abs=1e-3)
     assert missing['params'] is None and missing['ours_source'] == 'no config yet'
     md = (out / 'paper_report.md').read_text()
-    assert '| stock | RetinaNet R-50-FPN | 38.0 | 37.97 | -0.0% |' in md
+    assert '| stock: RetinaNet R-50-FPN [1] | 38.0 | 37.97 | -0.0% |' in md
     assert '| 36.5 | 36.1 | -0.4 |' in md
-    assert 'EfficientDet-D0' in md
+    assert '1. paper: test table (val2017); counted over whole detector at 800x1333' in md
+    assert 'EfficientDet-D0' in md and '**!**' not in md.split('Notes:')[0].split('|---|')[1]
     png = (out / 'ap_vs_flops.png').read_bytes()
     assert png[:8] == b'\x89PNG\r\n\x1a\n' and len(png) > 10_000
+
+    # a rerun takes the counts from the cache (nothing is built), a changed row is recounted
+    def no_build(*args):
+        raise AssertionError(f'counted again: {args}')
+
+    monkeypatch.setattr(paper_report, 'measure', no_build)
+    again = paper_report.main([
+        '--projects',
+        str(projects), '--work-dir-root',
+        str(tmp_path / 'work_dirs'), '--out',
+        str(out)
+    ])
+    assert [(r['params'], r['flops']) for r in again] == [(r['params'], r['flops']) for r in rows]
+    assert '(cached)' in again[0]['ours_source']
+    changed = _metafile(
+        tmp_path / 'changed',
+        [_model('RetinaNet R-50-FPN', cfg, 'whole detector', '640x640', 37.97, 239.0, 36.5)])
+    with pytest.raises(AssertionError, match='counted again'):
+        paper_report.main(['--projects', str(changed), '--out', str(out)])
+
+
+def test_rows_outside_the_tolerance_are_flagged():
+    row = dict(
+        project='p',
+        name='m',
+        paper_params=30.0,
+        params=33.0,
+        paper_flops=100.0,
+        flops=101.0,
+        paper_ap=40.0,
+        ap=None,
+        source='s',
+        split='val',
+        scope='whole detector',
+        size='800x1333',
+        ours_source='x')
+    assert '| p: m [1] **!** | 30.0 | 33.00 | +10.0% |' in paper_report.to_markdown([row])
+    row['params'] = 31.0
+    assert '| p: m [1] | 30.0 | 31.00 | +3.3% |' in paper_report.to_markdown([row])
 
 
 def test_every_project_metafile_is_read(repo):

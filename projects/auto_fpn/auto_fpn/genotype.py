@@ -26,7 +26,7 @@ and edge, before any layer is built.
 import json
 import os
 import os.path as osp
-from typing import NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
 import yaml
@@ -220,6 +220,19 @@ def genotype_to_dict(genotype) -> dict:
     }
 
 
+def live_edges(layers) -> List[List[Tuple[int, int, str]]]:
+    """Per layer, the ``(target, source, op)`` edges the outputs depend on: an edge into a
+    node that no edge of the next layer reads is dropped (every node of the last layer is an
+    output)."""
+    used = set(range(NUM_LEVELS))
+    out = []
+    for nodes in reversed(layers):
+        edges = [(t, s, op) for t in sorted(used) for op, s in nodes[t]]
+        out.append(edges)
+        used = {s for _, s, _ in edges}
+    return out[::-1]
+
+
 def genotype_key(genotype) -> str:
     """A string equal for genotypes that build the same network (edge order within a node does
     not matter: a node is a sum)."""
@@ -230,6 +243,9 @@ def genotype_key(genotype) -> str:
         if stack is None:
             parts.append(f'{c}:-')
             continue
+        if c == 'fusion':  # edges into nodes that no output depends on build nothing
+            stack = [[tuple((op, s) for t2, s, op in layer if t2 == t) for t in range(NUM_LEVELS)]
+                     for layer in live_edges(stack)]
         parts.append(f'{c}:' +
                      json.dumps([[sorted(node, key=lambda e: (e[1], e[0])) for node in unit]
                                  for unit in stack],

@@ -20,7 +20,7 @@ layers of equal channels has no align (``skip_connect`` there is free).
 """
 import json
 import math
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -29,7 +29,7 @@ from mmcv.cnn import build_norm_layer
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
-from .genotype import (NUM_LEVELS, CheckpointGenotype, genotype_to_dict, load_component,
+from .genotype import (NUM_LEVELS, CheckpointGenotype, genotype_to_dict, live_edges, load_component,
                        load_genotype)
 from .ops import build_op
 
@@ -92,19 +92,6 @@ class FusionEdge(nn.Module):
 
     def forward(self, x, size):
         return self.op(self.aligned(x, size))
-
-
-def live_edges(layers) -> List[List[Tuple[int, int, str]]]:
-    """Per layer, the ``(target, source, op)`` edges the outputs depend on: an edge into a
-    node that no edge of the next layer reads is dropped (every node of the last layer is an
-    output)."""
-    used = set(range(NUM_LEVELS))
-    out = []
-    for nodes in reversed(layers):
-        edges = [(t, s, op) for t in sorted(used) for op, s in nodes[t]]
-        out.append(edges)
-        used = {s for _, s, _ in edges}
-    return out[::-1]
 
 
 class AutoFusionNeckBase(BaseModule):

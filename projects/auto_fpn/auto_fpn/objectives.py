@@ -69,13 +69,17 @@ class AutoFPNHalfSampler(Sampler):
         self.seed, self.epoch = seed or 0, 0
         self.rank, self.world = get_dist_info()
 
+    def _per_rank(self) -> int:
+        return -(-len(self.indices) // self.world)  # padded as DistributedSampler pads
+
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed + self.epoch)
         order = [self.indices[i] for i in torch.randperm(len(self.indices), generator=g)]
+        order += order[:self._per_rank() * self.world - len(order)]  # equal steps on all ranks
         return iter(order[self.rank::self.world])
 
     def __len__(self) -> int:
-        return len(self.indices[self.rank::self.world])
+        return self._per_rank()
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -102,6 +106,10 @@ class AutoFPNDetectionObjective:
         freeze_backbone (bool): no gradient for the backbone's parameters (the paper's tip 2).
             Its norm layers follow the config's ``norm_eval`` (COCO: frozen statistics of the
             ImageNet backbone; toy: batch statistics, the toy backbone is not pretrained).
+        backbone_seed (int, optional): re-initialise the backbone from this seed at set-up. Only
+            for a backbone that is not pretrained (the toy's): the fusion and head stages then
+            see the same frozen features, so the neck weights the head stage loads (tip 4) fit
+            them. None (COCO): the backbone keeps its (ImageNet) weights.
     """
 
     metric_keys = set()
@@ -112,8 +120,10 @@ class AutoFPNDetectionObjective:
                  nominal_size=(800, 1216),
                  roi_size: int = 7,
                  neck_checkpoint: Optional[str] = None,
-                 freeze_backbone: bool = True):
+                 freeze_backbone: bool = True,
+                 backbone_seed: Optional[int] = None):
         self.split_seed, self.max_batches = split_seed, max_batches
+        self.backbone_seed = backbone_seed
         self.freeze_backbone = freeze_backbone
         self.nominal_size, self.roi_size = tuple(nominal_size), roi_size
         self.neck_checkpoint = neck_checkpoint
@@ -128,6 +138,12 @@ class AutoFPNDetectionObjective:
         if not isinstance(self.searched, SUPERNETS[loop.stage]):
             raise TypeError(f"stage '{loop.stage}' searches {where}, which must be a "
                             f'{SUPERNETS[loop.stage].__name__}, got {type(self.searched).__name__}')
+        if self.backbone_seed is not None:
+            with torch.random.fork_rng():
+                torch.manual_seed(self.backbone_seed)
+                for m in module.backbone.modules():
+                    if hasattr(m, 'reset_parameters'):
+                        m.reset_parameters()
         if self.freeze_backbone:
             for p in module.backbone.parameters():
                 p.requires_grad_(False)
@@ -149,6 +165,9 @@ class AutoFPNDetectionObjective:
             cfg = copy.deepcopy(loop.dataloader_cfg)
             cfg['sampler'] = dict(type='AutoFPNHalfSampler', half=half, split_seed=self.split_seed)
             cfg.pop('batch_sampler', None)
+            # new workers every epoch, seeded from the loop's per-epoch RNG state: an epoch
+            # trained again after a kill sees the same augmentation
+            cfg['persistent_workers'] = False
             self.loaders[half] = runner.build_dataloader(cfg, seed=loop.seed)
 
     def fixed_genotype(self) -> dict:
@@ -160,7 +179,11 @@ class AutoFPNDetectionObjective:
 
     @torch.no_grad()
     def nominal_forward(self) -> None:
+        """One forward at the nominal input, the whole model in eval mode (no norm statistics
+        change)."""
         module = _unwrap(self.model)
+        was_training = module.training
+        module.eval()
         device = next(module.parameters()).device
         if self.stage == 'fusion':
             image = torch.zeros(1, 3, *self.nominal_size, device=device)
@@ -168,6 +191,7 @@ class AutoFPNDetectionObjective:
         else:
             head = module.roi_head.bbox_head
             head(torch.zeros(1, head.in_channels, self.roi_size, self.roi_size, device=device))
+        module.train(was_training)
 
     def batches(self, half: str, epoch: int):
         loader = self.loaders[half]
@@ -175,7 +199,7 @@ class AutoFPNDetectionObjective:
         return itertools.islice(loader, self.max_batches)
 
     def loss(self, batch) -> Dict[str, torch.Tensor]:
-        data = self.model.data_preprocessor(batch, True)
+        data = _unwrap(self.model).data_preprocessor(batch, True)
         losses = self.model(**data, mode='loss')
         return {
             k: sum(v) if isinstance(v, (list, tuple)) else v

@@ -15,9 +15,10 @@ reference note's proposal)::
   FLOPs = multiply-accumulates (one per weight per output element, the suite's convention);
   MAC = input + output + weight elements of each layer (ShuffleNet V2's memory access cost,
   Ma et al., ECCV 2018, Sec. 2, G1, for every conv rather than only 1x1).
-* ``X_ref`` = the sum over the edges of the largest candidate's X: the costliest architecture
-  the supernet can decode scores 3, every normalised term lies in [0, 1], and lambda is free of
-  the model's size and input resolution.
+* ``X_ref`` = the sum over the edges of the largest candidate's X: every normalised term lies
+  in [0, 1], so C in [0, 3] (3 only with every edge at its costliest op; a decoded architecture
+  keeps 2 edges per node and stays below), and lambda is free of the model's size and input
+  resolution.
 """
 from typing import Dict, List, NamedTuple
 

@@ -151,7 +151,9 @@ class AutoFPNSearchLoop(BaseLoop):
                     k: v
                     for k, v in dict(train_cfg).items() if k not in RUN_CONTROL
                 },
-                model=runner.cfg.get('model')),
+                model=runner.cfg.get('model'),
+                train_dataloader=runner.cfg.get('train_dataloader'),
+                randomness=runner.cfg.get('randomness')),
             sort_keys=True,
             default=str)
         work_dir = runner.work_dir
@@ -253,6 +255,14 @@ class AutoFPNSearchLoop(BaseLoop):
                                 f'{len(self.records)} epochs recorded')
 
     # ------------------------------------------------------------------ one epoch
+    def _seed_epoch(self) -> None:
+        """Seed every random source from (seed, epoch, rank): an epoch trained again after a
+        kill draws what the uninterrupted run drew (samplers, augmentation, workers)."""
+        value = (self.seed * 1_000_003 + self.epoch_ * 1009 + get_rank()) % 2**31
+        random.seed(value)
+        np.random.seed(value)
+        torch.manual_seed(value)  # CPU and every CUDA device
+
     def _train_epoch(self) -> Dict[str, float]:
         epoch, obj = self.epoch_, self.objective
         scale = self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (
@@ -340,8 +350,7 @@ class AutoFPNSearchLoop(BaseLoop):
                 train_s=round(seconds, 2),
                 **ev['cost']), False, now())
         self.records.append(row)
-        if get_rank() == 0:
-            self.history.append(row)
+        if get_rank() == 0:  # the result files first, the row last: a recorded epoch is whole
             dump_genotype(
                 genotype,
                 self.best_path,
@@ -353,8 +362,10 @@ class AutoFPNSearchLoop(BaseLoop):
                 cost_weight=self.cost_weight,
                 decoded_cost=float(f"{decoded['cost']:.6g}"),
                 weights=osp.basename(self.weights_path))
-            fixed = self.searched.export({self.stage: genotype[self.stage]})
+            with torch.random.fork_rng():  # building modules draws from the RNG
+                fixed = self.searched.export({self.stage: genotype[self.stage]})
             save_state(self.weights_path, fixed.state_dict())
+            self.history.append(row)
         self.runner.visualizer.add_scalars(
             {
                 'search/score': row.score,
@@ -386,6 +397,7 @@ class AutoFPNSearchLoop(BaseLoop):
         runner.call_hook('before_train')
         while self.epoch_ < self.max_epochs_:
             t0 = time.time()
+            self._seed_epoch()
             sums = self._train_epoch()
             if not any(r.step == self.epoch_ for r in self.records):  # cut by a kill: recorded
                 self._record(sums, time.time() - t0)

@@ -49,6 +49,7 @@ train_cfg = dict(
         split_seed=0,
         max_batches=4,
         freeze_backbone=True,
+        backbone_seed=0,  # the toy backbone is not pretrained: the same features in both stages
         nominal_size=(160, 160)),
     max_epochs=4,
     arch_start_epoch=2,

@@ -44,6 +44,7 @@ train_cfg = dict(
         split_seed=0,
         max_batches=4,
         freeze_backbone=True,
+        backbone_seed=0,  # the toy backbone is not pretrained: the same features in both stages
         roi_size=7,
         neck_checkpoint=None),
     max_epochs=4,
