@@ -8,7 +8,9 @@
 # Usage (from anywhere): projects/detnas/demo.sh WORK_DIR
 # Writes WORK_DIR/{imagenet,supernet,search,retrain}/ and WORK_DIR/demo_summary.json =
 # {"ap": <toy val bbox mAP in percent>, "top1": <toy ImageNet supernet val top-1>}.
+# Knob (environment): DETNAS_RETRAIN_EPOCHS (12; the tests use fewer).
 set -euo pipefail
+EPOCHS=${DETNAS_RETRAIN_EPOCHS:-12}
 WORK=$(realpath -m "${1:?usage: projects/detnas/demo.sh WORK_DIR}")
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/.venv/bin:$PATH" PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" MPLBACKEND=Agg
@@ -26,7 +28,9 @@ rm -rf "$WORK/search"  # a fresh search (a killed one continues with --resume)
 mim train mmdet $CFG/detnas_search_retinanet-toy_toy.py --work-dir "$WORK/search" \
     --cfg-options load_from="$(cat "$WORK/supernet/last_checkpoint")"
 mim train mmdet $CFG/retinanet_detnas-toy_fpn_1xb8-12e_toy.py --work-dir "$WORK/retrain" \
-    --cfg-options model.backbone.genotype="$WORK/search/best_genotype.yaml"
+    --cfg-options model.backbone.genotype="$WORK/search/best_genotype.yaml" \
+    train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval="$EPOCHS" \
+    param_scheduler.1.end="$EPOCHS" param_scheduler.1.T_max="$EPOCHS"
 # toy val bbox mAP of the retrain (in %) and the supernet's toy ImageNet top-1, from their logs
 AP=$(python tools/read_metric.py "$WORK/retrain" --key coco/bbox_mAP --percent)
 TOP1=$(python tools/read_metric.py "$WORK/imagenet" --key accuracy/top1 || echo null)

@@ -5,7 +5,9 @@
 # Writes WORK_DIR/search/{search_history.jsonl,search_state.pth,best_genotype.yaml,
 #   search_progress.png},
 # WORK_DIR/retrain/ and WORK_DIR/demo_summary.json = {"ap": <toy val bbox mAP in percent>}.
+# Knob (environment): NASFPN_RETRAIN_EPOCHS (12; the tests use fewer).
 set -euo pipefail
+EPOCHS=${NASFPN_RETRAIN_EPOCHS:-12}
 WORK=$(realpath -m "${1:?usage: projects/nas_fpn/demo.sh WORK_DIR}")
 cd "$(dirname "$0")/../.."
 export PATH="$PWD/.venv/bin:$PATH" PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" MPLBACKEND=Agg
@@ -17,7 +19,9 @@ rm -rf "$WORK/search"  # a fresh search (a killed one continues with --resume)
 mim train mmdet projects/nas_fpn/configs/nasfpn_search_r10-w16_nasfpn-3x32_toy.py \
     --work-dir "$WORK/search"
 mim train mmdet projects/nas_fpn/configs/retinanet_r18-w16_nasfpn-3x64_1xb8-12e_toy.py \
-    --work-dir "$WORK/retrain" --cfg-options model.neck.genotype="$WORK/search/best_genotype.yaml"
+    --work-dir "$WORK/retrain" --cfg-options model.neck.genotype="$WORK/search/best_genotype.yaml" \
+    train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval="$EPOCHS" \
+    param_scheduler.1.end="$EPOCHS" param_scheduler.1.T_max="$EPOCHS"
 # toy val bbox mAP of the retrain, in %, from its logs (tools/read_metric.py)
 AP=$(python tools/read_metric.py "$WORK/retrain" --key coco/bbox_mAP --percent)
 echo "{\"ap\": $AP}" >"$WORK/demo_summary.json"

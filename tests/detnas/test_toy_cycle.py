@@ -11,7 +11,8 @@ import yaml
 from projects.detnas.detnas import load_genotype
 from conftest import run_cli
 
-AP_FLOOR = 5.0  # toy val bbox mAP, percent (untrained: 0; runs here scored about 20)
+AP_FLOOR = 5.0  # toy val bbox mAP, percent, after 12 retrain epochs (untrained: 0; 6 epochs
+# scored 2.0: the from-scratch toy retrain learns slowly, issue 19)
 
 
 def test_supernet_search_export_retrain_eval(tmp_path, toy_coco):
