@@ -31,6 +31,7 @@ import argparse
 import glob
 import hashlib
 import json
+import math
 import os
 import os.path as osp
 import time
@@ -271,37 +272,107 @@ def to_markdown(rows):
     return '# Paper vs ours\n\n' + head + '\n'.join(lines) + '\n' + foot
 
 
+def _place_labels(points, widths, min_gap, x_max):
+    """Label positions ``(y, right_side)`` for ``points`` [(x, y)] on a log-x axis: a label
+    spans ``widths[k]`` decades to the right of its point (to the left where it would pass
+    ``x_max``); labels whose spans overlap are pushed apart by ``min_gap`` in y (greedy,
+    bottom-up)."""
+    spans, sides = [], []
+    for (x, _), w in zip(points, widths):
+        lx = math.log10(x)
+        right = lx + 0.03 + w <= math.log10(x_max)
+        spans.append((lx + 0.03, lx + 0.03 + w) if right else (lx - 0.03 - w, lx - 0.03))
+        sides.append(right)
+    ys = [p[1] for p in points]
+    placed = []
+    for k in sorted(range(len(points)), key=lambda k: points[k][1]):
+        y = points[k][1]
+        moved = True
+        while moved:
+            moved = False
+            for m in placed:
+                overlap = spans[m][0] < spans[k][1] and spans[k][0] < spans[m][1]
+                if overlap and abs(ys[m] - y) < min_gap - 1e-9:
+                    y, moved = ys[m] + min_gap, True
+        ys[k] = y
+        placed.append(k)
+    return list(zip(ys, sides))
+
+
 def plot(rows, path):
-    """AP against FLOPs (log x): paper rows, our measured runs, EfficientDet-D0."""
+    """AP (%) against FLOPs (log x): paper rows (filled: val, hollow: test-dev), our measured
+    runs, EfficientDet-D0; one marker per project; labels (by an estimate of their width)
+    pushed apart where they would overlap; legend entries only for what is drawn. Returns the
+    legend's labels."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(10, 5.5))
+    fig, ax = plt.subplots(figsize=(11, 6))
     markers = dict(zip(sorted({r['project'] for r in rows}), 'osD^vP*X'))
+    points, labels, drawn = [], [], dict(
+        projects=set(), paper_val=False, paper_dev=False, ours=False)
     for r in rows:
+        if r['scope'] != 'whole detector':
+            continue
         m = markers[r['project']]
-        if r['paper_flops'] and r['paper_ap'] is not None and r['scope'] == 'whole detector':
-            ax.scatter(r['paper_flops'], r['paper_ap'], marker=m, color='tab:blue')
-            ax.annotate(r['name'], (r['paper_flops'], r['paper_ap']), fontsize=6)
-        if r['flops'] and r['ap'] is not None and r['scope'] == 'whole detector':
-            ax.scatter(r['flops'], r['ap'], marker=m, color='tab:red')
-            ax.annotate(r['name'] + ' (ours)', (r['flops'], r['ap']), fontsize=6)
+        if r['paper_flops'] and r['paper_ap'] is not None:
+            dev = 'test-dev' in (r['split'] or '')
+            ax.scatter(
+                r['paper_flops'],
+                r['paper_ap'],
+                marker=m,
+                s=36,
+                facecolors='none' if dev else 'tab:blue',
+                edgecolors='tab:blue')
+            drawn['paper_dev' if dev else 'paper_val'] = True
+            drawn['projects'].add(r['project'])
+            points.append((r['paper_flops'], r['paper_ap']))
+            labels.append(r['name'])
+        if r['flops'] and r['ap'] is not None:
+            ax.scatter(r['flops'], r['ap'], marker=m, s=36, color='tab:red')
+            drawn['ours'] = True
+            drawn['projects'].add(r['project'])
+            points.append((r['flops'], r['ap']))
+            labels.append(r['name'] + ' (ours)')
     ref = EFFICIENTDET_D0
     ax.scatter(ref['flops_g'], ref['ap'], marker='*', s=150, color='tab:green')
-    ax.annotate(ref['name'], (ref['flops_g'], ref['ap']), fontsize=7)
-    for project, m in markers.items():
-        ax.scatter([], [], marker=m, color='gray', label=project)
-    ax.scatter([], [], color='tab:blue', label='paper (whole detector FLOPs)')
-    ax.scatter([], [], color='tab:red', label='ours (measured)')
-    ax.scatter([], [], color='tab:green', marker='*', label='EfficientDet-D0 (reference)')
+    points.append((ref['flops_g'], ref['ap']))
+    labels.append(ref['name'])
+    x_max = max(x for x, _ in points) * 2.5
+    ax.set_xlim(min(x for x, _ in points) / 1.5, x_max)
+    decades_per_char = 0.02 * math.log10(x_max / (min(x for x, _ in points) / 1.5)) / 3
+    places = _place_labels(points, [decades_per_char * len(t) for t in labels], 0.55, x_max)
+    for (x, y), (ly, right), text in zip(points, places, labels):
+        ax.annotate(
+            text, (x, y),
+            xytext=(x * 1.07 if right else x / 1.07, ly),
+            fontsize=6,
+            va='center',
+            ha='left' if right else 'right',
+            arrowprops=dict(arrowstyle='-', lw=0.3, color='gray') if ly != y else None)
+    legend = []
+    for project in sorted(drawn['projects']):
+        ax.scatter([], [], marker=markers[project], color='gray', label=project)
+        legend.append(project)
+    for key, kwargs, label in (
+        ('paper_val', dict(color='tab:blue'), 'paper, val (whole-detector FLOPs)'),
+        ('paper_dev', dict(facecolors='none', edgecolors='tab:blue'), 'paper, test-dev'),
+        ('ours', dict(color='tab:red'), 'ours (measured, val)'),
+    ):
+        if drawn[key]:
+            ax.scatter([], [], marker='o', label=label, **kwargs)
+            legend.append(label)
+    ax.scatter([], [], color='tab:green', marker='*', label='EfficientDet-D0 (reference, test-dev)')
+    legend.append('EfficientDet-D0 (reference, test-dev)')
     ax.set_xscale('log')
     ax.set_xlabel('GFLOPs (whole detector, at the paper\'s input size)')
-    ax.set_ylabel('COCO box AP')
+    ax.set_ylabel('COCO box AP (%)')
     ax.grid(True, which='both', alpha=0.3)
     ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    return legend
 
 
 def main(argv=None):

@@ -174,3 +174,52 @@ def test_complexity_options_and_only(tmp_path):
     extra = 256 * 9 * 9 * 11 + 9 * 11
     assert rows[0]['params'] * 1e6 == pytest.approx(RETINANET_R50_PARAMS + extra, abs=0.5)
     assert "{'model.bbox_head.num_classes': 91}" in rows[0]['ours_source']
+
+
+def test_plot_legend_lists_only_what_is_drawn_and_labels_do_not_collide(tmp_path):
+    """Filled markers for val rows, hollow for test-dev; no legend entry without points (no
+    'ours' when nothing was run, no project whose rows count a backbone only); close points get
+    labels at least the minimum gap apart."""
+    base = dict(params=None, ap=None, source='s', size='640x640', ours_source='')
+    rows = [
+        dict(
+            base,
+            project='a',
+            name='A val',
+            scope='whole detector',
+            paper_flops=100.,
+            paper_ap=40.,
+            flops=None,
+            split='COCO val2017'),
+        dict(
+            base,
+            project='a',
+            name='A dev',
+            scope='whole detector',
+            paper_flops=104.,
+            paper_ap=40.3,
+            flops=None,
+            split='COCO test-dev'),
+        dict(
+            base,
+            project='b',
+            name='B backbone',
+            scope='backbone',
+            paper_flops=4.,
+            paper_ap=30.,
+            flops=4.1,
+            split='COCO val2017'),
+    ]
+    legend = paper_report.plot(rows, tmp_path / 'p.png')
+    assert legend == [
+        'a', 'paper, val (whole-detector FLOPs)', 'paper, test-dev',
+        'EfficientDet-D0 (reference, test-dev)'
+    ]
+    assert (tmp_path / 'p.png').read_bytes()[:4] == b'\x89PNG'
+    places = paper_report._place_labels([(100., 40.), (104., 40.3), (1000., 40.1), (3000., 45.)],
+                                        [0.3, 0.3, 0.3, 0.3],
+                                        0.9,
+                                        x_max=4000.)
+    (y0, _), (y1, _), (y2, right2), (y3, right3) = places
+    assert abs(y0 - y1) == pytest.approx(0.9) and y2 == 40.1 and right2  # far from the others
+    assert not right3 and y3 == 45.  # would pass x_max: on the left
