@@ -180,7 +180,9 @@ def fill_ours(rows, work_dir_root, measure_models=True, cache_path=None):
     """Add our measured params/FLOPs/AP (or the reason there is none) to each row; counts are
     read from / written to ``cache_path`` (JSON) when given."""
     cache = _load_cache(cache_path)
-    to_count = [r for r in rows if r['config'] and parse_size(r['size'])] if measure_models else []
+    to_count = sum(1 for r in rows
+                   if r['config'] and parse_size(r['size'])) if measure_models else 0
+    position = 0
     for row in rows:
         row.update(params=None, flops=None, ap=None, ours_source='')
         if not row['config']:
@@ -190,6 +192,7 @@ def fill_ours(rows, work_dir_root, measure_models=True, cache_path=None):
         hw = parse_size(row['size'])
         if measure_models and hw:
             t = time.time()
+            position += 1
             if row['complexity_config']:
                 args = (row['complexity_config'], 'model', hw, None)
                 counted = f'model of `{row["complexity_config"]}`'
@@ -203,7 +206,7 @@ def fill_ours(rows, work_dir_root, measure_models=True, cache_path=None):
                 row['params'], row['flops'] = cache[key]
             else:
                 print(
-                    f'[paper_report] counting {to_count.index(row) + 1}/{len(to_count)}: '
+                    f'[paper_report] counting {position}/{to_count}: '
                     f'{row["project"]} / {row["name"]} ({args[0]}, {counted} at '
                     f'{hw[0]}x{hw[1]})',
                     flush=True)

@@ -212,8 +212,7 @@ class AutoFPNSearchLoop(BaseLoop):
             model=model.state_dict(),
             weight_optim=self.weight_optim.state_dict() if self.weight_optim else None,
             arch_optim=self.arch_optim.state_dict(),
-            rng=dict(torch=torch.get_rng_state(), python=random.getstate()),
-            settings=self.settings)
+            settings=self.settings)  # no RNG state: every epoch seeds itself (_seed_epoch)
 
     def _save(self) -> None:
         if get_rank() == 0:
@@ -248,8 +247,6 @@ class AutoFPNSearchLoop(BaseLoop):
         if self.weight_optim is not None:
             self.weight_optim.load_state_dict(state['weight_optim'])
         self.arch_optim.load_state_dict(state['arch_optim'])
-        torch.set_rng_state(state['rng']['torch'])
-        random.setstate(state['rng']['python'])
         self.epoch_ = state['epoch']
         self.runner.logger.info(f'[search] resumed at epoch {self.epoch_} with '
                                 f'{len(self.records)} epochs recorded')

@@ -3,9 +3,9 @@
 * ``search_history.jsonl``: one :class:`SearchRecord` per epoch, appended as whole
   lines; :meth:`SearchHistory.read` drops a line cut by a kill *from the file*, so the next append
   starts on a fresh line;
-* ``search_state.pth``: the supernet (weights and architecture weights), the optimisers, the
-  epoch and the random states, written atomically (temporary file + rename), loaded with
-  ``weights_only=True``;
+* ``search_state.pth``: the supernet (weights and architecture weights), the optimisers and the
+  epoch (no random state: each epoch seeds itself from the seed and its number), written
+  atomically (temporary file + rename), loaded with ``weights_only=True``;
 * ``best_genotype.yaml``: the genotype decoded at the last finished epoch with its score,
   written atomically (by the loop);
 * ``search_progress.png``: score and expected cost per epoch, and the weight of the strongest
