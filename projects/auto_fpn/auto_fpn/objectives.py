@@ -160,15 +160,15 @@ class AutoFPNDetectionObjective:
                                         "fusion search's searched_fusion.pth)")
             state = torch.load(path, map_location='cpu', weights_only=True)
             module.neck.load_state_dict(state, strict=True)
-        self.loaders = {}
-        for half in ('weights', 'arch'):
-            cfg = copy.deepcopy(loop.dataloader_cfg)
-            cfg['sampler'] = dict(type='AutoFPNHalfSampler', half=half, split_seed=self.split_seed)
-            cfg.pop('batch_sampler', None)
-            # new workers every epoch, seeded from the loop's per-epoch RNG state: an epoch
-            # trained again after a kill sees the same augmentation
-            cfg['persistent_workers'] = False
-            self.loaders[half] = runner.build_dataloader(cfg, seed=loop.seed)
+        cfg = copy.deepcopy(loop.dataloader_cfg)
+        cfg['sampler'] = dict(type='AutoFPNHalfSampler', half='arch', split_seed=self.split_seed)
+        cfg.pop('batch_sampler', None)
+        # new workers every epoch, seeded from the loop's per-epoch RNG state: an epoch trained
+        # again after a kill sees the same augmentation (the loop's loader, too)
+        cfg['persistent_workers'] = False
+        # the weights half is the loop's own loader (built with this split_seed)
+        self.loaders = dict(
+            weights=loop.dataloader, arch=runner.build_dataloader(cfg, seed=loop.seed))
 
     def fixed_genotype(self) -> dict:
         """The neck's genotype for the head stage (written into ``best_genotype.yaml``)."""

@@ -127,11 +127,17 @@ class AutoFPNSearchLoop(BaseLoop):
         if edges_per_node < 1:
             raise ValueError('train_cfg.edges_per_node must be >= 1')
         self.dataloader_cfg = copy.deepcopy(dataloader)
-        loader_cfg = copy.deepcopy(dataloader)
-        loader_cfg['sampler'] = dict(type='AutoFPNHalfSampler', half='weights')
-        loader_cfg.pop('batch_sampler', None)
-        super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
         self.objective = TASK_UTILS.build(objective)
+        # the loop's loader is the weights half, which the detection objective trains on (it
+        # builds only the architecture half); a synthetic objective has no split and no use for it
+        loader_cfg = copy.deepcopy(dataloader)
+        loader_cfg['sampler'] = dict(
+            type='AutoFPNHalfSampler',
+            half='weights',
+            split_seed=getattr(self.objective, 'split_seed', 0))
+        loader_cfg.pop('batch_sampler', None)
+        loader_cfg['persistent_workers'] = False  # new workers per epoch (see the objective)
+        super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
         self.stage, self.max_epochs_, self.arch_start_epoch = stage, max_epochs, arch_start_epoch
         self.weight_optimizer_cfg = dict(type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4)
         self.weight_optimizer_cfg.update(weight_optimizer or {})

@@ -109,12 +109,12 @@ class HitDetDetectionObjective:
             for name, attr in (('backbone', 'backbone'), ('neck', 'neck'), ('head', 'roi_head'))
         }
         self.components = {k: v for k, v in self.components.items() if v}  # searched ones
-        self.loaders = {}
-        for half in ('weights', 'arch'):
-            cfg = copy.deepcopy(loop.dataloader_cfg)
-            cfg['sampler'] = dict(type='HitDetHalfSampler', half=half, split_seed=self.split_seed)
-            cfg.pop('batch_sampler', None)
-            self.loaders[half] = runner.build_dataloader(cfg, seed=loop.seed)
+        cfg = copy.deepcopy(loop.dataloader_cfg)
+        cfg['sampler'] = dict(type='HitDetHalfSampler', half='arch', split_seed=self.split_seed)
+        cfg.pop('batch_sampler', None)
+        # the weights half is the loop's own loader (built with this split_seed)
+        self.loaders = dict(
+            weights=loop.dataloader, arch=runner.build_dataloader(cfg, seed=loop.seed))
 
     @torch.no_grad()
     def nominal_forward(self) -> None:

@@ -117,11 +117,16 @@ class HitDetSearchLoop(BaseLoop):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise TypeError(f'train_cfg.{name} must be a non-negative int, got {value!r}')
         self.dataloader_cfg = copy.deepcopy(dataloader)
+        self.objective = TASK_UTILS.build(objective)
+        # the loop's loader is the weights half, which the detection objective trains on (it
+        # builds only the architecture half); a synthetic objective has no split and no use for it
         loader_cfg = copy.deepcopy(dataloader)
-        loader_cfg['sampler'] = dict(type='HitDetHalfSampler', half='weights')
+        loader_cfg['sampler'] = dict(
+            type='HitDetHalfSampler',
+            half='weights',
+            split_seed=getattr(self.objective, 'split_seed', 0))
         loader_cfg.pop('batch_sampler', None)
         super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
-        self.objective = TASK_UTILS.build(objective)
         self.stage, self.max_epochs_, self.arch_start_epoch = stage, max_epochs, arch_start_epoch
         self.weight_optimizer_cfg = dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=4e-5)
         self.weight_optimizer_cfg.update(weight_optimizer or {})
