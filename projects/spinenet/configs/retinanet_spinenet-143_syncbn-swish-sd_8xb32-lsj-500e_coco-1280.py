@@ -1,7 +1,8 @@
-# SpineNet-143 RetinaNet at 1280x1280, the paper's best recipe (protocol C, Sec. 5.1):
-# swish, stochastic depth 0.2 (tpu configs/spinenet/spinenet143_retinanet.yaml
-# `init_drop_connect_rate: 0.2`), 500 epochs, scale jitter [0.1, 2.0] (paper: "[0.1, 2.0] for
-# 143 and 190"; the tpu yaml read here, @290e78c, has [0.5, 2.0], papers.md quotes [0.1, 1.9]).
+# SpineNet-143 RetinaNet at 1280x1280, the paper's row (50.7 AP, test-dev per paperswithcode):
+# protocol C as the paper states it (Du et al. 2020, Sec. 5.1): swish, stochastic depth with keep
+# probability 0.8 (rate 0.2), 500 epochs, scale jitter [0.1, 2.0] "for SpineNet-143 and 190".
+# The tpu model zoo's row (50.6 AP, val2017) used a different recipe (drop-connect 0.16, jitter
+# [0.1, 1.9]): retinanet_spinenet-143-zoo_syncbn-swish-sd_8xb32-lsj-500e_coco-1280.py.
 _base_ = ['./_base_/coco_lsj_sgd_500e.py', './_base_/spinenet_scaling.py']
 
 image_size = (1280, 1280)

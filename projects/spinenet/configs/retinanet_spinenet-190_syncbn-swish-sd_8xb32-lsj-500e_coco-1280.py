@@ -1,11 +1,8 @@
-# SpineNet-190 RetinaNet at 1280x1280, the paper's best recipe (protocol C, Sec. 5.1): swish,
-# stochastic depth 0.2 (tpu configs/spinenet/spinenet190_retinanet.yaml `init_drop_connect_rate:
-# 0.2`), 500 epochs (paper protocol C; the tpu yaml's total_steps 231500 at batch 256), scale
-# jitter [0.1, 2.0] (paper: "[0.1, 2.0] for 143 and 190"; the tpu yaml read here, @290e78c, has
-# [0.5, 2.0], papers.md quotes [0.1, 1.9]).
-# MODEL_ZOO.md lists its 52.0 AP model at 400 epochs: `--cfg-options train_cfg.max_epochs=400
-# param_scheduler.1.end=400 param_scheduler.1.milestones=[370,390]` retrains that row.
-# lr 0.28 as the tpu yaml (papers.md quotes 0.3 for 190; the yaml read here says 0.28).
+# SpineNet-190 RetinaNet at 1280x1280, the paper's row (52.1 AP, test-dev): protocol C as the
+# paper states it (Du et al. 2020, Sec. 5.1): swish, stochastic depth rate 0.2, 500 epochs, lr 0.28
+# for batch 256, scale jitter [0.1, 2.0] "for SpineNet-143 and 190".
+# The tpu model zoo's row (52.0 AP, val2017: 400 epochs, lr 0.3, jitter [0.1, 1.9]) is
+# retinanet_spinenet-190-zoo_syncbn-swish-sd_8xb32-lsj-400e_coco-1280.py.
 _base_ = ['./_base_/coco_lsj_sgd_500e.py', './_base_/spinenet_scaling.py']
 
 image_size = (1280, 1280)

@@ -9,11 +9,12 @@ from .search_loop import SpineNetSearchLoop
 from .search_records import SearchHistory, SearchRecord
 from .search_space import SpineNetSearchSpace
 from .spinenet import SpineNet
+from .tf_init import TFVarianceScalingInit
 
 __all__ = [
     'DEFAULT_GENOTYPE', 'BlockSpec', 'GenotypeError', 'dump_genotype', 'load_genotype',
     'validate_genotype', 'SpineNet', 'RetinaHeadLevelBN', 'SpineNetSearchSpace',
     'SpineNetController', 'Reinforce', 'SpineNetSearchLoop', 'Evaluation',
     'SpineNetCandidateSampler', 'SpineNetMatchObjective', 'SpineNetProxyObjective', 'SearchHistory',
-    'SearchRecord'
+    'SearchRecord', 'TFVarianceScalingInit'
 ]

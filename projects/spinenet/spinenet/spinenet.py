@@ -252,7 +252,8 @@ class SpineNet(CheckpointGenotype, BaseModule):
 
         if init_cfg is None:
             self.init_cfg = [
-                dict(type='Kaiming', layer='Conv2d', mode='fan_out', nonlinearity='relu'),
+                # tpu nn_ops.conv2d_fixed_padding: tf.variance_scaling_initializer() (tf_init.py)
+                dict(type='TFVarianceScaling', layer='Conv2d', scale=1.0, mode='fan_in'),
                 dict(type='Constant', layer=['_BatchNorm', 'GroupNorm'], val=1)
             ]
 

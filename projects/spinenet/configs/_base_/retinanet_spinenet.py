@@ -8,9 +8,15 @@
 #     losses.py _box_loss) == mmdet SmoothL1Loss(beta=0.1) with weight 50 * 0.1 / 4 = 1.25.
 # Sizes override `backbone` and `bbox_head` from spinenet_scaling.py. The recipes that inherit this
 # set `custom_imports=dict(imports=['projects.spinenet.spinenet'], ...)`.
-# paper Sec. 5.1: SyncBN, momentum 0.99 (TF convention; the tpu detection config's default is
-# 0.997); eps 1e-4 as the tpu detection config (the paper gives none).
-norm_cfg = dict(type='SyncBN', momentum=0.01, eps=1e-4)
+#   - anchors centred at stride/2 + k * stride (dataloader/anchor.py `tf.range(stride / 2, ...)`):
+#     mmdet's `center_offset=0.5` (its default 0 puts them at k * stride, 64 px off at P7);
+#   - init: convs TF variance scaling (backbone, tf_init.py), head N(0, 0.01), predictors
+#     N(0, 1e-5) (head.py).
+# SyncBN momentum 0.997 and eps 1e-4: tensorflow/tpu @7dc921f models/official/detection/configs/
+# base_config.py `batch_norm_activation` (no SpineNet yaml overrides them; the first release,
+# ff414a9, set the same 0.997 in the yamls), PyTorch momentum = 1 - 0.997. The paper's text
+# (Sec. 5.1) says 0.99; the published APs were trained with the code's 0.997.
+norm_cfg = dict(type='SyncBN', momentum=0.003, eps=1e-4)
 model = dict(
     type='RetinaNet',
     data_preprocessor=dict(
@@ -46,7 +52,8 @@ model = dict(
             octave_base_scale=3,
             scales_per_octave=3,
             ratios=[0.5, 1.0, 2.0],
-            strides=[8, 16, 32, 64, 128]),
+            strides=[8, 16, 32, 64, 128],
+            center_offset=0.5),
         bbox_coder=dict(
             type='DeltaXYWHBBoxCoder',
             target_means=[.0, .0, .0, .0],
