@@ -64,3 +64,50 @@ def test_paper_form_params_and_flops_match_tpu_zoo():
     # tensorflow/tpu MODEL_ZOO.md: R50-NAS-FPN 640x640: 60.3M params, 140.6B FLOPs
     assert abs(params - 60.3) / 60.3 < 0.02, params
     assert abs(flops - 140.6) / 140.6 < 0.05, flops
+
+
+def test_mmdet_form_keeps_the_lateral_where_a_width_equals_the_neck():
+    """mmdet's NASFPN builds a 1x1 lateral on every backbone level, also where the width
+    already equals out_channels (C4 = 32 here); the mmdet form does too (same params, identical
+    outputs after the weight copy), while the TPU form keeps the identity there (TPU
+    resample_feature_map: 1x1 conv only if feat_dims != target_feat_dims)."""
+    from mmdet.models.necks import NASFPN
+
+    from projects.nas_fpn.nas_fpn import GenotypeNASFPN
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    chans, width, norm = [16, 32, 64], 32, dict(type='BN', requires_grad=True)
+    ref = NASFPN(chans, width, num_outs=5, stack_times=2, norm_cfg=norm)
+    ours = GenotypeNASFPN(
+        chans, width, 'projects/nas_fpn/genotypes/nasfpn_7cell.yaml', stack_times=2, norm_cfg=norm)
+    assert [type(m).__name__ for m in ours.lateral_convs] == ['ConvModule'] * 3
+    assert _n(ours) == _n(ref)
+    tpu = GenotypeNASFPN(
+        chans,
+        width,
+        'projects/nas_fpn/genotypes/nasfpn_7cell.yaml',
+        stack_times=2,
+        norm_cfg=norm,
+        lateral_bias=True,
+        lateral_conv='if_width_differs',
+        extra_level_conv=False)
+    assert isinstance(tpu.lateral_convs[1], torch.nn.Identity)
+    ref.init_weights()
+    for m in ref.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.1, 0.1)
+    sd = convert_mmdet_nasfpn_state_dict(ref.state_dict())
+    sd['_extra_state'] = ours.get_extra_state()
+    ours.load_state_dict(sd, strict=True)
+    ref.eval()
+    ours.eval()
+    feats = [torch.randn(1, c, 64 // 2**i, 64 // 2**i) for i, c in enumerate(chans)]
+    with torch.no_grad():
+        a, b = ref(feats), ours(feats)
+    assert len(a) == len(b) == 5
+    for u, v in zip(a, b):
+        assert u.shape == v.shape
+        assert torch.allclose(u, v, atol=1e-5, rtol=1e-5)

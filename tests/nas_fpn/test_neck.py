@@ -19,6 +19,7 @@ def _inputs(hw=64, chans=(8, 16, 32)):
         attention_pool='max',
         attention_gate_from='coarser',
         lateral_bias=True,
+        lateral_conv='if_width_differs',
         extra_level_conv=False)
 ])
 def test_forward_shapes(form):
@@ -60,13 +61,15 @@ def test_attention_forms():
 def test_unconsumed_same_level_nodes_are_added():
     """Output cell 4 (P5) adds the unused input P5, cell 5 (P7) the unused P7 (TPU rule)."""
     torch.manual_seed(0)
-    neck = GenotypeNASFPN([16, 16, 16],
-                          16,
-                          PUBLISHED,
-                          stack_times=1,
-                          norm_cfg=None,
-                          extra_level_conv=False,
-                          init_cfg=None)
+    neck = GenotypeNASFPN(
+        [16, 16, 16],
+        16,
+        PUBLISHED,
+        stack_times=1,
+        norm_cfg=None,
+        lateral_conv='if_width_differs',  # identity laterals: sums readable
+        extra_level_conv=False,
+        init_cfg=None)
     for conv in neck.stages[0]:  # identity-like post-merge convs to read the sums back
         torch.nn.init.zeros_(conv.conv.weight)
         torch.nn.init.zeros_(conv.conv.bias)

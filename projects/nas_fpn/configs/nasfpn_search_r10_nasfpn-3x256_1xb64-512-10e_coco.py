@@ -7,15 +7,28 @@
 # then search; each GPU trains its own candidates (one candidate per GPU, batch 64):
 #   mim train mmdet projects/nas_fpn/configs/nasfpn_search_r10_nasfpn-3x256_1xb64-512-10e_coco.py \
 #       --launcher pytorch --gpus 8
-# Not published, chosen here: 2 samples per controller step (the paper's Fig. 5 shows about
-# 24k samples for 12k steps), 1000 steps (a budget; the paper's best appeared near step 8k).
+# Budget = the paper's: 12,000 controller steps x 2 samples = 24,000 sampled architectures.
+# Source: paper (arXiv 1904.07392) Figure 5, read from the image of the figure (CallMeDek/Blog
+# Paper_review/Figure/NAS-FPN_..._Object_Detection6.png, commit 1ef9372; see
+# ../shared/reference/search_details_spinenet_nasfpn.md 2.1): the x axes end at 12,000 steps and
+# "total architectures sampled" rises linearly to 24,000 (hence 2 samples per step, read off the
+# slope, not stated in the text); "total unique architectures sampled" levels off at about
+# 16,800 from about step 9,000; the reward (left) levels off at about 17 AP after about step
+# 8,000, and the best architecture was first sampled at about step 8,000 (the paper's text in
+# "Architecture Search for NAS-FPN", as paraphrased by the review CallMeDek/Blog
+# Paper_review/NAS-FPN_..._Object_Detection.md; the English text was not available). To stop
+# where the curve levelled off instead, add --cfg-options train_cfg.num_steps=8000 (16,000
+# samples); num_steps may also grow on --resume. Box loss, anchors and BN momentum/eps as the
+# TPU RetinaNet (_base_/retinanet_r50_nasfpn-tpu-7x256.py, tensorflow/tpu rev. 7dc921f); BN is
+# per GPU here (one candidate per GPU).
 _base_ = [
     'mmdet::_base_/models/retinanet_r50_fpn.py', 'mmdet::_base_/datasets/coco_detection.py',
     'mmdet::_base_/default_runtime.py'
 ]
 custom_imports = dict(imports=['projects', 'projects.nas_fpn.nas_fpn'], allow_failed_imports=False)
 img = 512
-norm_cfg = dict(type='BN', requires_grad=True)
+# TPU configs/base_config.py batch_norm_activation (rev. 7dc921f): momentum 0.997, eps 1e-4
+norm_cfg = dict(type='BN', requires_grad=True, momentum=0.003, eps=1e-4)
 model = dict(
     data_preprocessor=dict(
         pad_size_divisor=128, batch_augments=[dict(type='BatchFixedSizePad', size=(img, img))]),
@@ -43,8 +56,16 @@ model = dict(
         attention_pool='max',
         attention_gate_from='coarser',
         lateral_bias=True,
+        lateral_conv='if_width_differs',
         extra_level_conv=False),
-    bbox_head=dict(type='RetinaSepBNHead', num_ins=5, norm_cfg=norm_cfg, loss_cls=dict(gamma=1.5)),
+    bbox_head=dict(
+        type='RetinaSepBNHead',
+        num_ins=5,
+        norm_cfg=norm_cfg,
+        anchor_generator=dict(center_offset=0.5),  # TPU anchor.py: stride/2 + k*stride
+        loss_cls=dict(gamma=1.5),
+        # TPU huber delta 0.1 x box_loss_weight 50 / (4 num_pos) (_base_/..-tpu-7x256.py)
+        loss_bbox=dict(_delete_=True, type='SmoothL1Loss', beta=0.1, loss_weight=1.25)),
     train_cfg=dict(assigner=dict(neg_iou_thr=0.5)))
 backend_args = None
 train_pipeline = [
@@ -102,7 +123,7 @@ train_cfg = dict(
         warmup_iters=iters_per_epoch,
         lr_decay_at=0.8,
         cost_input=(img, img)),
-    num_steps=1000,
+    num_steps=12000,  # paper Fig. 5: 12k steps, 24k sampled architectures
     samples_per_step=2,
     score_key='coco/bbox_mAP',
     num_cells=7,

@@ -20,4 +20,5 @@ model = dict(
         attention_pool='max',
         attention_gate_from='coarser',
         lateral_bias=True,
+        lateral_conv='if_width_differs',
         extra_level_conv=False))

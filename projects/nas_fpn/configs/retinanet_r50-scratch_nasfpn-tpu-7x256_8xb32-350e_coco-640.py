@@ -3,21 +3,20 @@
 # R50-NAS-FPN 640x640, 350 epochs, 140.6B FLOPs, 60.3M params, 42.4 box AP): the paper's neck,
 # the zoo's 350-epoch schedule (_base_/schedule_sgd-scratch_350e.py: lr 0.28 for batch 256,
 # warm-up, x0.1 at 320 and 340, l2 4e-5, clip 10), scale jitter [0.5, 2.0], square input (long
-# side resized, short side padded), no ImageNet weights. From the SpineNet-49 from-scratch recipe
-# of the same codebase (configs/spinenet/spinenet49_retinanet.yaml, rev. ff414a9): cross-replica
-# BN with batch_norm_momentum 0.997 / epsilon 1e-3 (TF decay 0.997 = PyTorch momentum 0.003; the
-# SpineNet paper text says 0.99).
+# side resized, short side padded), no ImageNet weights. Box loss, anchors and BN are the TPU
+# RetinaNet's (_base_/retinanet_r50_nasfpn-tpu-7x256.py): cross-replica BN with the TPU defaults
+# at rev. 7dc921f (configs/base_config.py batch_norm_activation: momentum 0.997, epsilon 1e-4 ->
+# PyTorch momentum 0.003, eps 1e-4). An earlier version of this config had eps 1e-3: that is the
+# SpineNet *backbone's* BN of rev. ff414a9 (spinenet49_retinanet.yaml `spinenet.batch_norm`),
+# while the same revision's ResNet, NAS-FPN and head BN (base_config.py `resnet|nasfpn.
+# batch_norm`, retinanet_config.py `retinanet_head.batch_norm`) already had 0.997 / 1e-4.
 _base_ = [
     './_base_/retinanet_r50_nasfpn-tpu-7x256.py', './_base_/coco_detection_crop640.py',
     './_base_/schedule_sgd-scratch_350e.py'
 ]
 img = 640
-norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.003, eps=1e-3)  # TF 0.997, 1e-3
-model = dict(
-    # from scratch: no ImageNet weights, nothing frozen
-    backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None, norm_cfg=norm_cfg),
-    neck=dict(norm_cfg=norm_cfg),
-    bbox_head=dict(norm_cfg=norm_cfg))
+# from scratch: no ImageNet weights, nothing frozen (norm_cfg: the tpu base's SyncBN 0.003 / 1e-4)
+model = dict(backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None))
 train_pipeline = [
     dict(type='LoadImageFromFile', backend_args={{_base_.backend_args}}),
     dict(type='LoadAnnotations', with_bbox=True),

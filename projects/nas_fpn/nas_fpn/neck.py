@@ -10,11 +10,14 @@ five nodes, sorted by level, are the cell's P3..P7.
 Two conventions are selectable (README, "Two forms"):
 
 * mmdet's (defaults): ``attention_pool='avg', attention_gate_from='finer'``, laterals
-  ``ConvModule`` 1x1 + BN without bias, P6/P7 = 1x1 conv + BN + max-pool(2) -- the same
-  parameters and numerics as ``mmdet.models.necks.NASFPN`` for the published genotype;
+  ``ConvModule`` 1x1 + BN without bias on every backbone level (``lateral_conv='always'``, also
+  where the width already equals ``out_channels``), P6/P7 = 1x1 conv + BN + max-pool(2) -- the
+  same parameters and numerics as ``mmdet.models.necks.NASFPN`` for the published genotype;
 * the paper/TPU reference: ``attention_pool='max', attention_gate_from='coarser'``,
-  ``lateral_bias=True`` and ``extra_level_conv=False`` (P6/P7 by max-pooling P5, 1x1 only when
-  channels differ), as ``tensorflow/tpu .../architecture/nasfpn.py``.
+  ``lateral_bias=True``, ``lateral_conv='if_width_differs'`` and ``extra_level_conv=False``
+  (P6/P7 by max-pooling P5; a 1x1 conv + BN only where the width differs, as
+  ``resample_feature_map`` in ``tensorflow/tpu models/official/detection/modeling/architecture/
+  nasfpn.py``, rev. 7dc921f).
 """
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -42,6 +45,8 @@ class GenotypeNASFPN(CheckpointGenotype, BaseModule):
         attention_pool (str): 'avg' (mmdet) or 'max' (paper/TPU) global pooling.
         attention_gate_from (str): 'finer' (mmdet) or 'coarser' (paper/TPU) input pooled.
         lateral_bias (bool | str): bias of the 1x1 laterals ('auto': none when normed).
+        lateral_conv (str): 'always' (mmdet: a 1x1 lateral on every backbone level) or
+            'if_width_differs' (TPU: identity where the width already equals out_channels).
         extra_level_conv (bool): 1x1 conv before pooling into P6/P7 (mmdet) or pool only.
         post_conv_bias (bool): bias of the post-merge 3x3 conv (True in both references).
         min_level (int): pyramid level of the first output (3).
@@ -59,6 +64,7 @@ class GenotypeNASFPN(CheckpointGenotype, BaseModule):
                  attention_pool='avg',
                  attention_gate_from='finer',
                  lateral_bias='auto',
+                 lateral_conv='always',
                  extra_level_conv=True,
                  post_conv_bias=True,
                  min_level=3,
@@ -67,6 +73,9 @@ class GenotypeNASFPN(CheckpointGenotype, BaseModule):
         assert isinstance(in_channels, (list, tuple))
         assert attention_pool in ('avg', 'max'), attention_pool
         assert attention_gate_from in ('finer', 'coarser'), attention_gate_from
+        if lateral_conv not in ('always', 'if_width_differs'):
+            raise ValueError(
+                f"lateral_conv must be 'always' or 'if_width_differs', got {lateral_conv!r}")
         self.in_channels = list(in_channels)
         self.out_channels = out_channels
         self.num_outs = num_outs
@@ -82,7 +91,8 @@ class GenotypeNASFPN(CheckpointGenotype, BaseModule):
 
         self.lateral_convs = nn.ModuleList()
         for c in self.in_channels[start_level:self.end_level]:
-            if c == out_channels:  # 1x1 only when channels differ (TPU resample_feature_map)
+            if lateral_conv == 'if_width_differs' and c == out_channels:
+                # TPU resample_feature_map: the 1x1 conv + BN only when the widths differ
                 self.lateral_convs.append(nn.Identity())
             else:
                 self.lateral_convs.append(

@@ -2,8 +2,9 @@
 # configs/nas_fpn/retinanet_r50_fpn_crop640-50e_coco.py: RetinaSepBNHead, BN trained, not frozen,
 # anchors negative below IoU 0.5, every batch padded to the 640 crop) with the neck built from the
 # published genotype in mmdet's conventions: avg-pool attention gated by the finer input, 1x1+BN
-# laterals without bias, P6/P7 = 1x1 conv + BN + max-pool -> exactly the parameters and outputs
-# of mmdet's hard-coded NASFPN (tests/nas_fpn/test_fidelity.py).
+# laterals without bias on every backbone level (also where a width equals the neck's, as mmdet's
+# NASFPN always builds them), P6/P7 = 1x1 conv + BN + max-pool -> exactly the parameters and
+# outputs of mmdet's hard-coded NASFPN (tests/nas_fpn/test_fidelity.py).
 # Norm is SyncBN (the paper's TPU runs normalise across replicas). Configs at another crop size
 # change `batch_augments` with their pipelines; retinanet_r50_nasfpn-tpu-7x256.py is the paper's
 # form of the neck.
@@ -30,6 +31,7 @@ model = dict(
         attention_pool='avg',
         attention_gate_from='finer',
         lateral_bias='auto',
+        lateral_conv='always',
         extra_level_conv=True),
     bbox_head=dict(type='RetinaSepBNHead', num_ins=5, norm_cfg=norm_cfg),
     train_cfg=dict(assigner=dict(neg_iou_thr=0.5)))
