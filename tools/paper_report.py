@@ -21,11 +21,13 @@ counted as numbered notes below it, and a PNG of AP against FLOPs that also show
 EfficientDet-D0 as an outside reference point. It says which model it is counting while it
 counts, and keeps the counts in ``<out>/complexity_cache.json``, keyed by the config's full text
 (bases merged), the genotype files it names, the scope, the input size and the options: a rerun
-recounts only what changed.
+recounts only what changed. With ``--as-trained`` a row counted with other settings than its
+config trains with (``Complexity Options`` / ``Complexity Config``) is also counted as the config
+trains it, and its note gives both.
 
     python tools/paper_report.py [--projects projects] [--only spinenet ...]
                                  [--work-dir-root work_dirs] [--out work_dirs/paper_report]
-                                 [--no-measure]
+                                 [--no-measure] [--as-trained]
 """
 import argparse
 import glob
@@ -176,23 +178,54 @@ def _load_cache(path):
     return {}
 
 
-def fill_ours(rows, work_dir_root, measure_models=True, cache_path=None):
+def _differs_from_training(row):
+    return bool(row['complexity_config'] or row.get('complexity_options'))
+
+
+def fill_ours(rows, work_dir_root, measure_models=True, cache_path=None, as_trained=False):
     """Add our measured params/FLOPs/AP (or the reason there is none) to each row; counts are
-    read from / written to ``cache_path`` (JSON) when given."""
+    read from / written to ``cache_path`` (JSON) when given. ``as_trained``: rows counted with
+    other settings than their config's are counted as trained too (``trained_params/flops``)."""
     cache = _load_cache(cache_path)
-    to_count = sum(1 for r in rows
-                   if r['config'] and parse_size(r['size'])) if measure_models else 0
+    countable = [r for r in rows if r['config'] and parse_size(r['size'])]
+    to_count = len(countable) + (
+        sum(map(_differs_from_training, countable)) if as_trained else 0) if measure_models else 0
     position = 0
+
+    def count(row, args, counted, hw):
+        """(params, flops) of ``measure(*args)`` from the cache or counted now; where from."""
+        nonlocal position
+        position += 1
+        key = complexity_key(*args)
+        if key in cache:
+            return cache[key], 'cached'
+        t = time.time()
+        print(
+            f'[paper_report] counting {position}/{to_count}: '
+            f'{row["project"]} / {row["name"]} ({args[0]}, {counted} at '
+            f'{hw[0]}x{hw[1]})',
+            flush=True)
+        cache[key] = measure(*args)
+        if cache_path:
+            os.makedirs(osp.dirname(osp.abspath(cache_path)), exist_ok=True)
+            with open(cache_path, 'w') as f:
+                json.dump(cache, f, indent=1)
+        return cache[key], f'{time.time() - t:.0f}s'
+
     for row in rows:
-        row.update(params=None, flops=None, ap=None, ours_source='')
+        row.update(
+            params=None,
+            flops=None,
+            ap=None,
+            trained_params=None,
+            trained_flops=None,
+            ours_source='')
         if not row['config']:
             row['ours_source'] = 'no config yet'
             continue
         notes = []
         hw = parse_size(row['size'])
         if measure_models and hw:
-            t = time.time()
-            position += 1
             if row['complexity_config']:
                 args = (row['complexity_config'], 'model', hw, None)
                 counted = f'model of `{row["complexity_config"]}`'
@@ -200,23 +233,14 @@ def fill_ours(rows, work_dir_root, measure_models=True, cache_path=None):
                 opts = row.get('complexity_options')
                 args = (row['config'], row['scope'], hw, opts)
                 counted = row['scope'] + (f' with {opts}' if opts else '')
-            key = complexity_key(*args)
-            where = 'cached'
-            if key in cache:
-                row['params'], row['flops'] = cache[key]
-            else:
-                print(
-                    f'[paper_report] counting {position}/{to_count}: '
-                    f'{row["project"]} / {row["name"]} ({args[0]}, {counted} at '
-                    f'{hw[0]}x{hw[1]})',
-                    flush=True)
-                row['params'], row['flops'] = cache[key] = measure(*args)
-                where = f'{time.time() - t:.0f}s'
-                if cache_path:
-                    os.makedirs(osp.dirname(osp.abspath(cache_path)), exist_ok=True)
-                    with open(cache_path, 'w') as f:
-                        json.dump(cache, f, indent=1)
+            (row['params'], row['flops']), where = count(row, args, counted, hw)
             notes.append(f'mmengine, {counted} at {hw[0]}x{hw[1]} ({where})')
+            if as_trained and _differs_from_training(row):
+                (row['trained_params'],
+                 row['trained_flops']), where = count(row, (row['config'], row['scope'], hw, None),
+                                                      f'{row["scope"]} as trained', hw)
+                notes.append(f'as the config trains it: {row["trained_params"]:.2f}M params, '
+                             f'{row["trained_flops"]:.2f} GFLOPs ({where})')
         elif not hw:
             notes.append(f'no input size to count at ({row["size"]})')
         row['ap'], ap_path = read_ap(work_dir_root, row['config'])
@@ -386,10 +410,14 @@ def main(argv=None):
     parser.add_argument('--out', default='work_dirs/paper_report')
     parser.add_argument(
         '--no-measure', action='store_true', help='skip building models (params/FLOPs stay empty)')
+    parser.add_argument(
+        '--as-trained',
+        action='store_true',
+        help='also count rows with Complexity Options/Config as their config trains them')
     args = parser.parse_args(argv)
     rows = fill_ours(
         load_rows(args.projects, args.only), args.work_dir_root, not args.no_measure,
-        osp.join(args.out, 'complexity_cache.json'))
+        osp.join(args.out, 'complexity_cache.json'), args.as_trained)
     os.makedirs(args.out, exist_ok=True)
     md = to_markdown(rows)
     with open(osp.join(args.out, 'paper_report.md'), 'w') as f:

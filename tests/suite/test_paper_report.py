@@ -168,12 +168,25 @@ def test_complexity_options_and_only(tmp_path):
     row['Metadata']['Complexity Options'] = {'model.bbox_head.num_classes': 91}
     projects = _metafile(tmp_path, [row])
     assert paper_report.load_rows(str(projects), only=['other']) == []
+    cache = str(tmp_path / 'cache.json')
     rows = paper_report.fill_ours(
-        paper_report.load_rows(str(projects), only=['stock']), str(tmp_path / 'none'))
+        paper_report.load_rows(str(projects), only=['stock']),
+        str(tmp_path / 'none'),
+        cache_path=cache)
     # 11 more classes: the class conv gains 256 x 3 x 3 x (9 anchors x 11) weights + 99 biases
     extra = 256 * 9 * 9 * 11 + 9 * 11
     assert rows[0]['params'] * 1e6 == pytest.approx(RETINANET_R50_PARAMS + extra, abs=0.5)
     assert "{'model.bbox_head.num_classes': 91}" in rows[0]['ours_source']
+    assert rows[0]['trained_params'] is None
+    assert 'as the config trains' not in rows[0]['ours_source']
+    # --as-trained: the same row counted as the config trains it (80 classes) too, from the cache
+    # for the 91-class count
+    rows = paper_report.fill_ours(
+        paper_report.load_rows(str(projects)), 'none', cache_path=cache, as_trained=True)
+    assert rows[0]['trained_params'] * 1e6 == pytest.approx(RETINANET_R50_PARAMS, abs=0.5)
+    assert rows[0]['params'] * 1e6 == pytest.approx(RETINANET_R50_PARAMS + extra, abs=0.5)
+    assert f'as the config trains it: {RETINANET_R50_PARAMS / 1e6:.2f}M' in rows[0]['ours_source']
+    assert 'with {' in rows[0]['ours_source'] and '(cached)' in rows[0]['ours_source']
 
 
 def test_plot_legend_lists_only_what_is_drawn_and_labels_do_not_collide(tmp_path):
