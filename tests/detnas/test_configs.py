@@ -4,6 +4,7 @@ The split tool that writes the search split is tested in tests/suite/test_search
 import pytest
 from mmdet.registry import MODELS
 from mmengine.config import Config
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from projects.detnas.detnas import load_genotype
 
@@ -86,6 +87,9 @@ def test_retrain_configs_build_the_published_detectors(name, genotype):
     assert cfg.test_pipeline[1].scale == (1333, 800)  # 800x1333
     cfg.model.backbone.init_cfg = None
     model = MODELS.build(cfg.model)
+    # the config's SyncBN momentum (pinned in test_recipe_fidelity.py) reaches every layer
+    momenta = {m.momentum for m in model.modules() if isinstance(m, _BatchNorm)}
+    assert momenta == {cfg.norm_cfg.momentum}
     widths = load_genotype(genotype)['stage_out_channels']
     assert model.backbone.out_channels == widths[1:5] == list(cfg.model.neck.in_channels)
     # conv biases train at 2x lr without weight decay, weights at 1x with 1e-4

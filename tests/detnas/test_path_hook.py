@@ -1,12 +1,15 @@
 """Supernet fine-tuning (issue 5, point 4): DetNASPathHook draws one path per step and every
 rank trains rank 0's path (two gloo processes, different seeds); blocks off the path get no
-momentum or weight-decay update in that step, in the paper's Faster R-CNN 4conv1fc detector."""
+momentum or weight-decay update in that step, in the paper's Faster R-CNN 4conv1fc detector.
+With ``off_path_decay_momentum=True`` (issue 14.4, point 3) the blocks trained before still get
+both, as in the released COCO trainer on PyTorch 1.x; blocks never trained stay as they are."""
 import multiprocessing
 import os
 import pickle
 import socket
 from types import SimpleNamespace
 
+import pytest
 import torch
 import torch.distributed as dist
 from mmdet.registry import MODELS
@@ -140,3 +143,54 @@ def test_off_path_blocks_get_no_momentum_or_weight_decay_update():
     optim.step()
     moved = _block_params(model, 'shuffle_3x3')
     assert any(not torch.equal(after[n], moved[n]) for n in after)
+
+
+@pytest.mark.parametrize('decay_momentum', [False, True])
+def test_off_path_weights_frozen_or_decayed(decay_momentum):
+    torch.manual_seed(0)
+    net = DetNASShuffleNet(seed=0, **TINY).train()
+    lr, momentum, wd = 0.1, 0.9, 0.01
+    optim = build_optim_wrapper(
+        net, dict(optimizer=dict(type='SGD', lr=lr, momentum=momentum, weight_decay=wd)))
+    runner = SimpleNamespace(
+        model=net,
+        message_hub=MessageHub.get_instance(f'detnas-off-path-{decay_momentum}'),
+        optim_wrapper=optim)
+    hook = DetNASPathHook(off_path_decay_momentum=decay_momentum)
+    hook.before_train(runner)
+    x = torch.randn(2, 3, 32, 32)
+    params = dict(net.named_parameters())
+    paths, before, buffers = [], None, None
+    for step in range(2):
+        hook.before_train_iter(runner, step)
+        paths.append(runner.message_hub.get_info('detnas_path'))
+        before = {n: p.detach().clone() for n, p in params.items()}
+        buffers = {
+            n: optim.optimizer.state[p]['momentum_buffer'].clone()
+            for n, p in params.items() if optim.optimizer.state.get(p)
+        }
+        optim.update_params(sum(o.mean() for o in net(x)))
+    first, second = paths
+
+    def block(i, c):
+        return [n for n in params if n.startswith(f'layers.{i}.{c}.')]
+
+    off = [n for i in range(20) if first[i] != second[i] for n in block(i, first[i])]
+    never = [
+        n for i in range(20) for c in CHOICES if c not in (first[i], second[i])
+        for n in block(i, c)
+    ]
+    on = [n for i in range(20) for n in block(i, second[i])]
+    assert off and never
+
+    def moved(names):
+        return [not torch.equal(before[n], params[n].detach()) for n in names]
+
+    assert any(moved(on))  # the path trains (BN biases after a BN may get a zero grad)
+    assert not any(moved(never))  # no grad in any step: untouched either way
+    if not decay_momentum:  # default: off the path = frozen that step
+        assert not any(moved(off))
+    else:  # SGD with a zero grad: p <- p - lr * (momentum * buf + wd * p)
+        for n in off:
+            expected = before[n] - lr * (momentum * buffers[n] + wd * before[n])
+            torch.testing.assert_close(params[n].detach(), expected)

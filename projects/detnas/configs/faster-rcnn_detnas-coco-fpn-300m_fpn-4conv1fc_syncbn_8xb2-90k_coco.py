@@ -14,14 +14,22 @@ _base_ = [
     'mmdet::_base_/datasets/coco_detection.py', './_base_/detnas_iter-90k_sgd.py'
 ]
 imagenet_subnet = 'work_dirs/detnas_subnet_8xb128-300k_imagenet/iter_300000.pth'
+# SyncBN momentum 0.01 in backbone, FPN and 4conv1fc head: the official DistributedSyncBN default
+# for a backbone name without 'search' (megvii-model/DetNAS@aa92a90
+# maskrcnn_benchmark/pytorch_distributed_syncbn/syncbn.py L93-98; FPN.USE_SYNCBN and
+# ROI_BOX_HEAD.USE_SYNCBN True in configs/e2e_faster_rcnn_DETNAS_COCO_FPN_300M_1x.yaml). The
+# supernet fine-tuning and the search keep 0.1 ('search' backbones).
+norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.01)
 model = dict(
     backbone=dict(
         _delete_=True,
         type='DetNASShuffleNetFixed',
         genotype='detnas_coco_fpn_300m',
         out_indices=(0, 1, 2, 3),
-        norm_cfg={{_base_.norm_cfg}},
-        init_cfg=dict(type='Pretrained', checkpoint=imagenet_subnet, prefix='backbone.')))
+        norm_cfg=norm_cfg,
+        init_cfg=dict(type='Pretrained', checkpoint=imagenet_subnet, prefix='backbone.')),
+    neck=dict(norm_cfg=norm_cfg),
+    roi_head=dict(bbox_head=dict(norm_cfg=norm_cfg)))
 custom_hooks = []
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=False)
 train_dataloader = dict(batch_size=2, num_workers=2)

@@ -10,8 +10,10 @@
 An objective has ``setup(runner, loop)`` (the checks that can fail before any work),
 ``__call__(genotype, seed) -> Evaluation``, ``metric_keys`` and ``after_search(best, work_dir)``.
 Candidates are scored one per rank (the official search spread them over GPUs); every rank
-calibrates on the same training batches and evaluates on the whole search split
-(:class:`DetNASCandidateSampler`), so a score does not depend on where it was computed.
+calibrates on the same training batches, with the same augmentation (the official search
+calibrated every candidate on the same global batches, :mod:`.bn_calibration`), and evaluates
+on the whole search split (:class:`DetNASCandidateSampler`), so a score does not depend on where
+it was computed.
 """
 import copy
 import os.path as osp
@@ -113,6 +115,7 @@ class DetNASSupernetObjective:
         self.model, self.supernet = model, find_supernet(model)
         self.supernet.sample_per_forward = False
         self.logger, self.calibration_loader = runner.logger, loop.dataloader
+        self.calibration_seed = loop.seed  # one seed for all candidates: the same batches
         self.score_key = loop.score_key
         loader_cfg = copy.deepcopy(self.search_dataloader_cfg)
         loader_cfg['sampler'] = dict(type='DetNASCandidateSampler', shuffle=False)
@@ -131,7 +134,8 @@ class DetNASSupernetObjective:
 
     def _set_path(self, genotype):
         self.supernet.set_choice(list(genotype))
-        calibrate_bn(self.model, self.calibration_loader, **self.bn_calibration)
+        calibrate_bn(
+            self.model, self.calibration_loader, seed=self.calibration_seed, **self.bn_calibration)
 
     def __call__(self, genotype, seed: int) -> Evaluation:
         t0 = time.time()

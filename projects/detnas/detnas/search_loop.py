@@ -31,6 +31,7 @@ from mmengine.dist import all_gather_object, broadcast_object_list, get_rank, ge
 from mmengine.runner import BaseLoop, load_checkpoint
 
 from .blocks import CHOICES
+from .bn_calibration import calibration_dataloader_cfg
 from .evolution import Evolution
 from .genotype import dump_genotype
 from .path_hook import find_supernet
@@ -84,7 +85,8 @@ class DetNASSearchLoop(BaseLoop):
             time box; ``--resume`` continues).
         allow_changed_settings (bool): resume even if the search settings differ from the stored
             ones (otherwise an error names the differences).
-        seed (int): seeds the evolution and the calibration batches' order.
+        seed (int): seeds the evolution, the calibration batches' order and their augmentation
+            (the same for every candidate on every rank, :func:`.calibration_dataloader_cfg`).
     """
 
     def __init__(self,
@@ -107,8 +109,8 @@ class DetNASSearchLoop(BaseLoop):
                                                                                            seed)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise TypeError(f'train_cfg.{name} must be a non-negative int, got {value!r}')
-        loader_cfg = copy.deepcopy(dataloader)
-        loader_cfg['sampler'] = dict(type='DetNASCandidateSampler', shuffle=True)
+        # BN calibration batches: the whole, same-seeded sequence on every rank (not a shard)
+        loader_cfg = calibration_dataloader_cfg(copy.deepcopy(dataloader), seed)
         super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
         self.objective = TASK_UTILS.build(objective)
         self.num_steps, self.samples_per_step = num_steps, population_num
