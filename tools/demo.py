@@ -4,7 +4,9 @@
 2. trains and tests the suite's stock baseline (a small mmdet RetinaNet) with `mim train` and
    `mim test`, the path every paper config follows;
 3. runs each project's toy cycle, ``projects/<paper>/demo.sh`` where the project has one
-   (supernet -> search -> export -> retrain -> COCO eval, on the toy set, in CPU minutes);
+   (supernet -> search -> export -> retrain -> COCO eval, on the toy set, in CPU minutes), and
+   says beside its mAP what its searches scored: when every candidate's AP is at noise level
+   (``NOISE_AP``), the pick is random and the table says so instead of presenting it as a result;
 4. prints tools/paper_report.py's table (and writes it with the AP-vs-FLOPs plot).
 
     python tools/demo.py [--work-dir-root work_dirs] [--skip-baseline]
@@ -23,6 +25,9 @@ import paper_report
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BASELINE = 'configs/toy/retinanet_r18-w16_fpn_1xb8-12e_toy.py'
+# Toy AP (%) at or below which a search's scores are noise: an untrained toy detector scores
+# 0.0-0.7 on the search split (NAS-FPN proxies after 20 iterations, issue 19).
+NOISE_AP = 1.0
 
 
 def _env():
@@ -65,6 +70,33 @@ def baseline(work_root):
         step=f'baseline: {BASELINE} (mim train + mim test)', ok=ok, seconds=t_train + t_test, ap=ap)
 
 
+def search_summary(project_dir):
+    """What the searches under ``project_dir`` scored, one part per ``search_history.jsonl``:
+    the number of scored rows and their AP range in %, flagged when every row is at noise level
+    (<= ``NOISE_AP``). Rows whose score is not an AP metric give their plain score range."""
+    parts = []
+    pattern = osp.join(project_dir, '**', 'search_history.jsonl')
+    for path in sorted(glob.glob(pattern, recursive=True)):
+        with open(path) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        if not rows:
+            continue
+        scores = [r['score'] for r in rows]
+        name = osp.relpath(osp.dirname(path), project_dir)
+        is_ap = all(
+            any('mAP' in k and v == r['score'] for k, v in (r.get('metrics') or {}).items())
+            for r in rows)
+        if not is_ap:
+            parts.append(f'{name}: {len(rows)} scored, score {min(scores):.3g}-{max(scores):.3g}')
+            continue
+        low, high = 100 * min(scores), 100 * max(scores)
+        text = f'{name}: {len(rows)} scored, AP {low:.1f}-{high:.1f}%'
+        if high <= NOISE_AP:
+            text += ' (noise level: the pick is random, not a result)'
+        parts.append(text)
+    return '; '.join(parts)
+
+
 def project_demos(work_root):
     results = []
     for script in sorted(glob.glob(osp.join(REPO, 'projects', '*', 'demo.sh'))):
@@ -76,6 +108,7 @@ def project_demos(work_root):
         if osp.exists(summary):
             with open(summary) as f:
                 extra = json.load(f)
+        extra['search'] = search_summary(osp.join(work_root, project))
         results.append(
             dict(step=f'{project}: projects/{project}/demo.sh', ok=ok, seconds=t, **extra))
     return results
@@ -93,11 +126,12 @@ def main(argv=None):
     steps += project_demos(args.work_dir_root)
     have = {osp.basename(osp.dirname(p)) for p in glob.glob('projects/*/demo.sh')}
     print('\n# Toy runs (data/toy_coco, CPU)\n')
-    print('| step | ok | minutes | toy val bbox mAP |\n|---|---|---|---|')
+    print('| step | ok | minutes | toy val bbox mAP | what the search scored |\n'
+          '|---|---|---|---|---|')
     for s in steps:
         ap = '-' if s.get('ap') is None else f'{s["ap"]:.1f}'
         print(f'| {s["step"]} | {"yes" if s["ok"] else "FAILED"} | {s["seconds"] / 60:.1f} '
-              f'| {ap} |')
+              f'| {ap} | {s.get("search") or "-"} |')
     projects = {osp.basename(osp.dirname(p)) for p in glob.glob('projects/*/metafile.yml')}
     missing = sorted(projects - have)
     if missing:
