@@ -22,8 +22,9 @@ EfficientDet-D0 as an outside reference point. It says which model it is countin
 counts, and keeps the counts in ``<out>/complexity_cache.json``, keyed by the config's full text
 (bases merged), the genotype files it names, the scope, the input size and the options: a rerun
 recounts only what changed. With ``--as-trained`` a row counted with other settings than its
-config trains with (``Complexity Options`` / ``Complexity Config``) is also counted as the config
-trains it, and its note gives both.
+config trains with (``Complexity Options``) is also counted as the config trains it, and its
+note gives both. (A ``Complexity Config`` row counts another network, which the config does not
+train at that input size: it has no "as trained" count.)
 
     python tools/paper_report.py [--projects projects] [--only spinenet ...]
                                  [--work-dir-root work_dirs] [--out work_dirs/paper_report]
@@ -179,13 +180,14 @@ def _load_cache(path):
 
 
 def _differs_from_training(row):
-    return bool(row['complexity_config'] or row.get('complexity_options'))
+    """The row counts its own config's model with other settings (``Complexity Options``)."""
+    return bool(row.get('complexity_options')) and not row['complexity_config']
 
 
 def fill_ours(rows, work_dir_root, measure_models=True, cache_path=None, as_trained=False):
     """Add our measured params/FLOPs/AP (or the reason there is none) to each row; counts are
     read from / written to ``cache_path`` (JSON) when given. ``as_trained``: rows counted with
-    other settings than their config's are counted as trained too (``trained_params/flops``)."""
+    ``Complexity Options`` are counted without them too (``trained_params/flops``)."""
     cache = _load_cache(cache_path)
     countable = [r for r in rows if r['config'] and parse_size(r['size'])]
     to_count = len(countable) + (
@@ -413,7 +415,7 @@ def main(argv=None):
     parser.add_argument(
         '--as-trained',
         action='store_true',
-        help='also count rows with Complexity Options/Config as their config trains them')
+        help='also count rows with Complexity Options as their config trains them')
     args = parser.parse_args(argv)
     rows = fill_ours(
         load_rows(args.projects, args.only), args.work_dir_root, not args.no_measure,

@@ -55,6 +55,8 @@ def test_tpu_form_recipe_values(cfgs, path):
     neck = model.neck
     assert neck.lateral_conv == 'if_width_differs' and neck.extra_level_conv is False
     assert neck.attention_pool == 'max' and neck.attention_gate_from == 'coarser'
+    # heads.py RetinanetHead: predictors at N(0, 1e-5) (test_tpu_head_predictors_start_at_1e5)
+    assert head.type == 'RetinaSepBNHeadTPU' and head.get('predictor_std', 1e-5) == 1e-5
     # train-time matching, retinanet_config.py: match / unmatched threshold 0.5
     assert model.train_cfg.assigner.pos_iou_thr == 0.5
     assert model.train_cfg.assigner.neg_iou_thr == 0.5
@@ -71,6 +73,7 @@ def test_mmdet_form_keeps_mmdet_values(cfgs, path):
     """mmdet's own recipe (configs/nas_fpn/retinanet_r50_nasfpn_crop640-50e_coco.py)."""
     model = cfgs[path].model
     assert model.neck.lateral_conv == 'always' and model.neck.extra_level_conv is True
+    assert model.bbox_head.type == 'RetinaSepBNHead'
     assert model.bbox_head.loss_bbox.type == 'L1Loss'
     assert model.bbox_head.loss_cls.gamma == 2.0
     assert model.bbox_head.anchor_generator.get('center_offset', 0.0) == 0.0
@@ -139,3 +142,21 @@ def test_search_budget_is_the_papers():
     loop = Config.fromfile(SEARCH).train_cfg
     assert loop.num_steps == 12000 and loop.samples_per_step == 2
     assert loop.num_steps * loop.samples_per_step == 24000
+
+
+def test_tpu_head_predictors_start_at_1e5(cfgs):
+    """heads.py RetinanetHead: stacked convs N(0, 0.01), predictors N(0, 1e-5), class bias at the
+    prior 0.01; mmdet's RetinaSepBNHead starts its predictors at 0.01."""
+    init_default_scope('mmdet')
+    head_cfg = cfgs[TPU_FORM[0]].model.bbox_head.copy()
+    head_cfg.update(norm_cfg=dict(type='BN'), num_classes=80)
+    torch.manual_seed(0)
+    head = MODELS.build(head_cfg)
+    head.init_weights()
+    for pred in (head.retina_cls, head.retina_reg):
+        assert pred.weight.std().item() == pytest.approx(1e-5, rel=0.1)
+    assert torch.allclose(
+        head.retina_cls.bias, torch.full_like(head.retina_cls.bias, -4.59512), atol=1e-4)
+    assert head.cls_convs[0][0].conv.weight.std().item() == pytest.approx(0.01, rel=0.1)
+    with pytest.raises(ValueError, match='predictor_std'):
+        MODELS.build(dict(head_cfg, predictor_std=0))

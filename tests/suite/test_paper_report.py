@@ -187,6 +187,10 @@ def test_complexity_options_and_only(tmp_path):
     assert rows[0]['params'] * 1e6 == pytest.approx(RETINANET_R50_PARAMS + extra, abs=0.5)
     assert f'as the config trains it: {RETINANET_R50_PARAMS / 1e6:.2f}M' in rows[0]['ours_source']
     assert 'with {' in rows[0]['ours_source'] and '(cached)' in rows[0]['ours_source']
+    # a Complexity Config row counts another network (DetNAS: the ImageNet backbone): no
+    # "as trained" count for it
+    assert not paper_report._differs_from_training(
+        dict(complexity_config='imagenet.py', complexity_options={'a': 1}))
 
 
 def test_plot_legend_lists_only_what_is_drawn_and_labels_do_not_collide(tmp_path):

@@ -5,8 +5,10 @@ tensorflow/tpu ``models/official/detection/modeling/architecture/nn_ops.py``
 ``tf.variance_scaling_initializer()``: TF1 defaults ``scale=1.0, mode='fan_in',
 distribution='truncated_normal'``, i.e. a normal cut at two standard deviations whose std is
 ``sqrt(scale / fan_in) / 0.87962566103423978`` (the constant makes the *truncated* draw have
-variance ``scale / fan_in``). mmdet's Kaiming fan-out normal has ``2 / fan_out``: about twice the
-variance for the 1x1 and 3x3 convs of a bottleneck, which matters when training from scratch.
+variance ``scale / fan_in``). mmdet's Kaiming fan-out normal has ``2 / fan_out``: 2x TF's variance
+for a 3x3 conv C -> C, 8x for a bottleneck's reducing 1x1 (4C -> C), 0.5x for its expanding 1x1
+(C -> 4C), which matters when training from scratch. Fans are those of a dense conv
+(``in / groups``); TF's depthwise convs count fans differently, and SpineNet has none.
 """
 import math
 
@@ -51,6 +53,8 @@ class TFVarianceScalingInit(BaseInit):
             names = {m.__class__.__name__} | {b.__name__ for b in m.__class__.__bases__}
             if not (self.wholemodule or names & set(self.layer)):
                 return
+            if getattr(m, 'weight', None) is None:
+                return  # e.g. an activation inside a module overridden by name
             std = self.std_for(m.weight)
             nn.init.trunc_normal_(m.weight, 0., std, -2 * std, 2 * std)
             if getattr(m, 'bias', None) is not None:

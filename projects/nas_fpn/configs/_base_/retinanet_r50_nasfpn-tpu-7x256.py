@@ -17,6 +17,8 @@
 #   1e-4): TF decay 0.997 = PyTorch momentum 1 - 0.997 = 0.003, eps 1e-4; cross-replica (SyncBN).
 # * Anchors (dataloader/anchor.py `Anchor._generate_boxes`: centres at stride/2 + k*stride):
 #   mmdet's generator puts them at k*stride unless center_offset=0.5.
+# * Head (modeling/architecture/heads.py `RetinanetHead`): class and box predictors start at
+#   N(0, 1e-5), not mmdet's 0.01 (nas_fpn/head.py `RetinaSepBNHeadTPU`).
 _base_ = ['./retinanet_r50_nasfpn-7x256.py']
 norm_cfg = dict(type='SyncBN', requires_grad=True, momentum=0.003, eps=1e-4)
 model = dict(
@@ -29,6 +31,7 @@ model = dict(
         lateral_conv='if_width_differs',
         extra_level_conv=False),
     bbox_head=dict(
+        type='RetinaSepBNHeadTPU',
         norm_cfg=norm_cfg,
         anchor_generator=dict(center_offset=0.5),
         loss_cls=dict(gamma=1.5),
