@@ -1,7 +1,9 @@
 # Stock mmdet RetinaNet, shrunk for CPU: ResNet-18 at width 16, FPN/head at 64 channels, trained
 # from scratch on the toy set at 160 px. The suite's user-path smoke test
 # (tests/test_user_path.py: `mim train` then `mim test`) and `make demo`'s baseline run this.
-_base_ = ['../_base_/toy_coco_detection.py', '../_base_/toy_runtime.py']
+_base_ = [
+    '../_base_/toy_coco_detection.py', '../_base_/toy_runtime.py', '../_base_/toy_schedule.py'
+]
 
 model = dict(
     type='RetinaNet',
@@ -64,23 +66,3 @@ model = dict(
         score_thr=0.05,
         nms=dict(type='nms', iou_threshold=0.5),
         max_per_img=100))
-
-max_epochs = 12
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=10, norm_type=2))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(
-        type='CosineAnnealingLR',
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        T_max=max_epochs,
-        eta_min_ratio=0.05)
-]
-auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -2,7 +2,7 @@
 # _base_/faster-rcnn_hitdet-toy.py with the neck, RPN and RoI head at 32 channels and 32 sampled
 # RoIs per image (1.0 s per step of 8 images on one CPU thread instead of 4.2 s), from scratch on
 # the suite's toy set, the suite's toy recipe (12 epochs at 160 px, AdamW 2e-3, cosine;
-# configs/toy/retinanet_r18-w16_fpn_1xb8-12e_toy.py).
+# configs/_base_/toy_schedule.py).
 #   mim train mmdet projects/hitdet/configs/faster-rcnn_hitdet-w0.25_hitdet-pafpn-32_1xb8-12e_toy.py
 # A search's result replaces the released genotype in all three searched modules:
 #   --cfg-options model.backbone.genotype=WORK_DIR/best_genotype.yaml \
@@ -10,7 +10,7 @@
 #       model.roi_head.bbox_head.genotype=WORK_DIR/best_genotype.yaml
 _base_ = [
     './_base_/faster-rcnn_hitdet-toy.py', '../../../configs/_base_/toy_coco_detection.py',
-    '../../../configs/_base_/toy_runtime.py'
+    '../../../configs/_base_/toy_runtime.py', '../../../configs/_base_/toy_schedule.py'
 ]
 custom_imports = dict(imports=['projects', 'projects.hitdet.hitdet'], allow_failed_imports=False)
 width = 32
@@ -19,22 +19,3 @@ model = dict(
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(bbox_roi_extractor=dict(out_channels=width), bbox_head=dict(in_channels=width)),
     train_cfg=dict(rcnn=dict(sampler=dict(num=32))))
-max_epochs = 12
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
-    clip_grad=dict(max_norm=10, norm_type=2))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(
-        type='CosineAnnealingLR',
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        T_max=max_epochs,
-        eta_min_ratio=0.05)
-]
-auto_scale_lr = dict(enable=False, base_batch_size=8)
