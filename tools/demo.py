@@ -213,6 +213,15 @@ def _quote(option):
     return shlex.quote(option)
 
 
+def _backbone_from(work_dir):
+    """Options that start the backbone from the last checkpoint of the run in ``work_dir``
+    (its ``backbone.*`` weights), read when the job starts."""
+    return [
+        'model.backbone.init_cfg.type=Pretrained', 'model.backbone.init_cfg.prefix=backbone.',
+        FromFile('model.backbone.init_cfg.checkpoint', osp.join(work_dir, 'last_checkpoint'))
+    ]
+
+
 def _mim_train(config, work_dir, options):
     return ' '.join(
         ['mim', 'train', 'mmdet',
@@ -230,10 +239,7 @@ def _train(name, config, work_dir, options, log, after=(), test=False, pretrain=
     if pretrain:
         pre_dir = osp.join(work_dir, 'pretrain')
         steps.append(_mim_train(pretrain[0], pre_dir, pretrain[1]))
-        options = options + [
-            'model.backbone.init_cfg.type=Pretrained', 'model.backbone.init_cfg.prefix=backbone.',
-            FromFile('model.backbone.init_cfg.checkpoint', osp.join(pre_dir, 'last_checkpoint'))
-        ]
+        options = options + _backbone_from(pre_dir)
     steps.append(_mim_train(config, work_dir, options))
     if test:
         steps.append(f'mim test mmdet {shlex.quote(config)} --work-dir '
@@ -282,12 +288,7 @@ def plan(work_root, projects, seeds):
         n_seeds = min(seeds, spec.max_seeds or seeds)
         shared, after = [], ()
         if spec.backbone:
-            shared = [
-                'model.backbone.init_cfg.type=Pretrained',
-                'model.backbone.init_cfg.prefix=backbone.',
-                FromFile('model.backbone.init_cfg.checkpoint',
-                         osp.join(work, spec.backbone, 'last_checkpoint'))
-            ]
+            shared = _backbone_from(osp.join(work, spec.backbone))
             after = (cycle, )
         project_rows = []
 
