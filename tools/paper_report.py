@@ -3,7 +3,8 @@
 For each model row: the paper's params/FLOPs/box AP (with their source) beside ours, where ours
 are measured, not copied:
 
-* params and FLOPs come from ``mmengine.analysis.get_model_complexity_info`` on the model built
+* params and FLOPs come from ``mmengine.analysis`` (``parameter_count``, ``FlopAnalyzer``: the
+  counts of ``get_model_complexity_info``, without its second trace) on the model built
   from the row's ``Config``, counted over the row's ``FLOPs Scope`` (``whole detector`` or
   ``backbone ...``) at its ``FLOPs Input`` (HxW), as the paper counted. MMEngine counts one
   multiply-add as one FLOP, the convention of the papers' "FLOPs". A row whose paper counted a
@@ -19,12 +20,13 @@ It writes a compact markdown table (model, paper / ours / delta for params, FLOP
 row outside the tolerance, +-5% params or FLOPs, is flagged) with each row's sources and what was
 counted as numbered notes below it, and a PNG of AP against FLOPs that also shows
 EfficientDet-D0 as an outside reference point. It says which model it is counting while it
-counts, and keeps the counts in ``<out>/complexity_cache.json``, keyed by the config's full text
-(bases merged), the genotype files it names, the scope, the input size and the options: a rerun
-recounts only what changed. With ``--as-trained`` a row counted with other settings than its
-config trains with (``Complexity Options``) is also counted as the config trains it, and its
-note gives both. (A ``Complexity Config`` row counts another network, which the config does not
-train at that input size: it has no "as trained" count.)
+counts, and keeps the counts in ``<out>/complexity_cache.json``, keyed by what builds the model
+(the merged config's ``model``, with the options), the genotype files it names, the scope and the
+input size: a rerun recounts only what changed, and rows of one model count once. With
+``--as-trained`` a row counted with other settings than its config trains with (``Complexity
+Options``) is also counted as the config trains it, and its note gives both. (A ``Complexity
+Config`` row counts another network, which the config does not train at that input size: it has
+no "as trained" count.)
 
     python tools/paper_report.py [--projects projects] [--only spinenet ...]
                                  [--work-dir-root work_dirs] [--out work_dirs/paper_report]
@@ -89,14 +91,18 @@ class _TensorMode(torch.nn.Module):
 
 
 def complexity_key(config_path, scope, hw, options=None):
-    """A key of everything a count depends on: the config's merged text, the content of every
-    genotype file (``*.yaml``) it names, the scope, the input size and the options."""
+    """A key of everything a count depends on: what builds the model (the merged config's
+    ``model``, ``default_scope`` and ``custom_imports``, options applied), the content of every
+    genotype file (``*.yaml``) it names, the scope and the input size. Two configs that differ
+    only in their schedule or data (SpineNet's 350- and 500-epoch rows, Hit-Detector's 1x and
+    2x) share one count."""
     from mmengine.config import Config
 
     cfg = Config.fromfile(resolve_config(config_path))
     if options:
         cfg.merge_from_dict(dict(options))
-    text = cfg.pretty_text
+    built = {k: cfg.get(k) for k in ('model', 'default_scope', 'custom_imports')}
+    text = json.dumps(built, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode())
     for token in sorted(set(text.replace('"', "'").split("'"))):
         if token.endswith(('.yaml', '.yml')) and osp.isfile(token):
@@ -111,7 +117,7 @@ def measure(config_path, scope, hw, options=None):
     (``scope`` starting with ``backbone``: ``model.backbone``; else the whole ``model``), with
     ``options`` (dotted keys, as ``--cfg-options``) merged into the config first."""
     from mmdet.registry import MODELS
-    from mmengine.analysis import get_model_complexity_info
+    from mmengine.analysis import FlopAnalyzer, parameter_count
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
 
@@ -124,10 +130,11 @@ def measure(config_path, scope, hw, options=None):
     else:
         model = _TensorMode(MODELS.build(cfg.model), hw)
     model.eval()
+    # get_model_complexity_info's two numbers, from one trace: it also traces the model a second
+    # time for activation counts, which the report does not use (twice the time).
     with torch.no_grad():
-        info = get_model_complexity_info(
-            model, inputs=(torch.zeros(1, 3, *hw), ), show_table=False, show_arch=False)
-    return info['params'] / 1e6, info['flops'] / 1e9
+        flops = FlopAnalyzer(model, (torch.zeros(1, 3, *hw), )).total()
+    return parameter_count(model)[''] / 1e6, flops / 1e9
 
 
 def read_coco_metrics(work_dir):

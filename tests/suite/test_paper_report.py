@@ -240,3 +240,20 @@ def test_plot_legend_lists_only_what_is_drawn_and_labels_do_not_collide(tmp_path
     (y0, _), (y1, _), (y2, right2), (y3, right3) = places
     assert abs(y0 - y1) == pytest.approx(0.9) and y2 == 40.1 and right2  # far from the others
     assert not right3 and y3 == 45.  # would pass x_max: on the left
+
+
+def test_complexity_key_follows_what_builds_the_model():
+    """Two configs of one model (RetinaNet 1x and 2x: only the schedule differs) share a count;
+    an option that changes the model, the input size or the scope makes another."""
+    one_x = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
+    key = paper_report.complexity_key(one_x, 'whole detector', (640, 640))
+    assert key == paper_report.complexity_key('mmdet::retinanet/retinanet_r50_fpn_2x_coco.py',
+                                              'whole detector', (640, 640))
+    classes_91 = {'model.bbox_head.num_classes': 91}
+    others = [
+        (one_x, 'whole detector', (640, 640), classes_91),
+        (one_x, 'whole detector', (512, 512), None),
+        (one_x, 'backbone', (640, 640), None),
+        ('mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', 'whole detector', (640, 640), None),
+    ]
+    assert key not in {paper_report.complexity_key(*args) for args in others}
