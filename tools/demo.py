@@ -6,7 +6,8 @@
 3. retrains, per project, three rows with the same toy recipe: the published architecture
    (``reference``), the searched one (``searched``: the cycle's retrain is its seed 0) and the
    mmdet baseline the paper compares with (``baseline``, shared between projects that share it),
-   each over ``--seeds`` seeds (default 1: about 40 minutes on 2 cores; ``--seeds 2`` about 60);
+   each over ``--seeds`` seeds (default 1: 36 minutes on 2 cores, measured on 2026-12-05;
+   ``--seeds 2`` about an hour);
    baselines train with ``mim train`` + ``mim test``, the path every
    paper config follows;
 4. prints, per project, each row's toy val bbox mAP per seed, its mean and range, which genotype
@@ -78,11 +79,14 @@ PROJECTS = dict(
         baseline=FASTER_RCNN,
         max_seeds=1,
         note='its reference and searched rows keep one seed whatever --seeds says (a toy '
-        'Hit-Detector retrain takes 8.9 minutes, 2-3x the others). The toy Hit-Detector (its own '
-        'backbone at width 0.25, trained from scratch: the paper trains it on ImageNet first, '
-        'hitdet-backbone_8xb128-300e_imagenet.py) scores below the ResNet-18 Faster R-CNN '
-        'baseline on the toy set (2026-11-29: 61.2 and 65.9 against 75.8-78.4); not yet '
-        'explained.'),
+        'Hit-Detector retrain takes 8.6 minutes, 2-3x the others). The toy Hit-Detector scores '
+        'below the ResNet-18 Faster R-CNN baseline (61.2 and 65.9 against 78.4 / 75.8), though '
+        'it is the larger model (1.55M params against 1.23M). Swapping parts (2026-12-05, seed '
+        '0): the baseline with the Hit-Detector backbone (width 0.25, from scratch; the paper '
+        'trains it on ImageNet first) 71.6, the released neck and head on the ResNet-18 '
+        'backbone 68.0 / 66.7 (seeds 0 / 1): about 7 points come from the backbone, 10 from the '
+        'neck and head at toy width 32, against FPN and a 2-fc head. Why the searched neck and '
+        'head learn less in 12 toy epochs is not explained.'),
     detnas=ToyRows(
         config='projects/detnas/configs/retinanet_detnas-toy_fpn_1xb8-12e_toy.py',
         genotype_keys=('model.backbone.genotype', ),
@@ -91,8 +95,11 @@ PROJECTS = dict(
         baseline=RETINANET,
         pretrain='projects/detnas/configs/detnas_subnet-toy_1xb16-600it_toy-imagenet.py',
         note='the DetNAS rows retrain each path on toy ImageNet before toy COCO, as the paper '
-        'does (the published path: 27.9 against 14.3 from scratch, issue 19.2). They stay below '
-        'the RetinaNet baseline, which trains from scratch: not explained at toy scale.'),
+        'does (the published path: 27.9 against 14.3 from scratch, issue 19.2). They differ from '
+        'the RetinaNet baseline (from scratch) in the backbone alone, and the toy DetNAS backbone '
+        '(the toy ImageNet supernet\'s widths) has half the baseline ResNet-18\'s size: 0.36M '
+        'params and 36.5 MFLOPs at 160 px against 0.70M and 69.8 (2026-12-05); the paper '
+        'compares backbones at equal FLOPs. A size-matched toy comparison has not been run.'),
     nas_fcos=ToyRows(
         config='projects/nas_fcos/configs/'
         'nas-fcos_r18-w16_nas-fcos-fpn-64_nas-fcos-head_1xb8-12e_toy.py',
@@ -402,7 +409,7 @@ def main(argv=None):
         '--seeds',
         type=int,
         default=1,
-        help='seeds per row (>= 1; 1: make demo in about 40 minutes on 2 cores)')
+        help='seeds per row (>= 1; 1: make demo in 36 minutes on 2 cores)')
     parser.add_argument('--jobs', type=int, default=2, help='jobs at a time (>= 1)')
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
