@@ -36,3 +36,17 @@ def run_cli(args, cwd=REPO, timeout=2400, check=True):
         raise AssertionError(f'{args} failed ({res.returncode}):\n{res.stdout[-4000:]}\n'
                              f'{res.stderr[-4000:]}')
     return res
+
+
+def assert_toy_search_ranks(history):
+    """Issue 13.4: a toy search whose proxy is long enough to rank. ``history`` holds a search's
+    ``search_history.jsonl`` rows (score = bbox mAP in [0, 1]); the candidates trained for it
+    (cached repeats left out) must mostly score above the demo's noise level (``NOISE_AP`` %,
+    tools/demo.py) and spread over more than that level, so the pick is not a tie or a coin
+    flip."""
+    from demo import NOISE_AP
+    aps = [100 * r['score'] for r in history if not r.get('cached')]
+    assert len(aps) >= 3, f'{len(aps)} candidates: too few to show a ranking'
+    above = [ap for ap in aps if ap > NOISE_AP]
+    assert 2 * len(above) > len(aps), f'AP {aps}: most candidates at noise level (<= {NOISE_AP})'
+    assert max(aps) - min(aps) > NOISE_AP, f'AP {aps}: spread within noise level ({NOISE_AP})'

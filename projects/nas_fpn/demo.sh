@@ -5,8 +5,11 @@
 # Writes WORK_DIR/search/{search_history.jsonl,search_state.pth,best_genotype.yaml,
 #   search_progress.png},
 # WORK_DIR/retrain/ and WORK_DIR/demo_summary.json = {"ap": <toy val bbox mAP in percent>}.
-# Knob (environment): NASFPN_RETRAIN_EPOCHS (12; the tests use fewer).
+# Knobs (environment): NASFPN_SEARCH_STEPS (2), NASFPN_SAMPLES (2), NASFPN_RETRAIN_EPOCHS (12; the
+# tests use other budgets).
 set -euo pipefail
+STEPS=${NASFPN_SEARCH_STEPS:-2}
+SAMPLES=${NASFPN_SAMPLES:-2}
 EPOCHS=${NASFPN_RETRAIN_EPOCHS:-12}
 WORK=$(realpath -m "${1:?usage: projects/nas_fpn/demo.sh WORK_DIR}")
 cd "$(dirname "$0")/../.."
@@ -17,7 +20,8 @@ mkdir -p "$WORK"
 python tools/make_toy_coco.py --out data/toy_coco
 rm -rf "$WORK/search"  # a fresh search (a killed one continues with --resume)
 mim train mmdet projects/nas_fpn/configs/nasfpn_search_r10-w16_nasfpn-3x32_toy.py \
-    --work-dir "$WORK/search"
+    --work-dir "$WORK/search" \
+    --cfg-options train_cfg.num_steps="$STEPS" train_cfg.samples_per_step="$SAMPLES"
 mim train mmdet projects/nas_fpn/configs/retinanet_r18-w16_nasfpn-3x64_1xb8-12e_toy.py \
     --work-dir "$WORK/retrain" --cfg-options model.neck.genotype="$WORK/search/best_genotype.yaml" \
     train_cfg.max_epochs="$EPOCHS" train_cfg.val_interval="$EPOCHS" \

@@ -7,6 +7,8 @@ from pathlib import Path
 import demo
 import pytest
 
+from conftest import assert_toy_search_ranks
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -46,6 +48,28 @@ def _metric_job(tmp_path, name, ap, after=(), fail=False):
         log=str(tmp_path / f'{name}.log'),
         after=after,
         work_dir=str(work))
+
+
+@pytest.mark.parametrize(
+    'scores, ranks',
+    [
+        ([0.0, 0.0, 0.0, 0.0], False),  # SpineNet proxies after 20 iterations (issue 13)
+        ([0.002, 0.003, 0.002, 0.002], False),  # NAS-FPN after 20 iterations
+        ([0.02, 0.016, 0.018], False),  # NAS-FPN after 120: above noise, spread within it
+        ([0.0, 0.0, 0.09], False),  # one candidate learnt: most at noise level
+        ([0.054, 0.035, 0.032], True),  # NAS-FPN after 200
+        ([0.025, 0.07, 0.03], True),  # SpineNet after 120
+    ])
+def test_a_toy_search_ranks_when_most_candidates_clear_noise_and_spread(scores, ranks):
+    rows = [dict(score=s) for s in scores]
+    if ranks:
+        assert_toy_search_ranks(rows)
+    else:
+        with pytest.raises(AssertionError):
+            assert_toy_search_ranks(rows)
+    # a cached repeat is not a new candidate
+    with pytest.raises(AssertionError, match='too few'):
+        assert_toy_search_ranks(rows[:2] + [dict(score=0.5, cached=True)])
 
 
 def test_jobs_run_in_parallel_after_their_dependencies_and_failures_skip_dependents(tmp_path):
