@@ -88,9 +88,9 @@ PROJECTS = dict(
         'backbone 68.0 / 66.7 (seeds 0 / 1): about 7 points come from the backbone, 10 from the '
         'neck and head, against FPN and a 2-fc head; the released head on the baseline\'s FPN '
         'scores 79.8, so they are the neck\'s (width 64: 70.1; mmdet\'s box losses and '
-        'RoIAlign: 68.1). Half of them is the neck\'s dilation 2-3 (searched on COCO): '
-        'with dilation-1 cells 74.3 (projects/hitdet/README.md). The last 4-5 points are '
-        'not explained.'),
+        'RoIAlign: 68.1). They are the released neck\'s cells, dilated separable convs '
+        'searched on COCO: with dilation-1 separable cells 74.3, with the same wiring and '
+        'FPN\'s cells (1x1 laterals, 3x3 convs) 77.7 (projects/hitdet/README.md).'),
     nas_fpn=ToyRows(
         config='projects/nas_fpn/configs/retinanet_r18-w16_nasfpn-3x64_1xb8-12e_toy.py',
         genotype_keys=('model.neck.genotype', ),
