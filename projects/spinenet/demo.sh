@@ -4,7 +4,7 @@
 # Run from the repo root with the venv's bin on PATH (`make demo` does both). Writes
 # WORK_DIR/demo_summary.json = {"ap": <toy val bbox mAP in %>, ...}.
 # Knobs (environment): SPINENET_SEARCH_STEPS (2), SPINENET_SAMPLES (2), SPINENET_PROXY_ITERS
-# (unset: the search config's 3 toy epochs = 120 iterations, the shortest proxy that ranks),
+# (unset: the search config's 3 toy epochs = 120 iterations, a proxy that ranks; 20 did not),
 # SPINENET_RETRAIN_EPOCHS (12).
 set -euo pipefail
 WORK_DIR=${1:-work_dirs/spinenet_demo}

@@ -3,8 +3,8 @@
 # genotype) on the train split and scores COCO box AP on the held-out `search` split
 # (configs/_base_/toy_coco_detection.py), then a REINFORCE update. A killed search continues
 # with the same command plus --resume.
-# Proxy length: 3 toy epochs (120 iterations, ~36 s per candidate on one CPU core) is the
-# shortest that ranks: 20 iterations scored every candidate 0.0; 120 scored 2.5, 7.0 and 3.0
+# Proxy length: 3 toy epochs (120 iterations, ~36 s per candidate on one CPU core), which ranks
+# where 20 did not: 20 iterations scored every candidate 0.0; 120 scored 2.5, 7.0 and 3.0
 # (seed 0, three candidates; tests/spinenet/test_toy_cycle.py asserts the spread).
 #   mim train mmdet projects/spinenet/configs/spinenet_search_retinanet-proxy_toy.py \
 #       --work-dir work_dirs/spinenet_search_toy
