@@ -16,7 +16,7 @@ from projects.detnas.detnas import CHOICES, calibrate_bn, find_supernet
 from projects.detnas.detnas.bn_calibration import calibration_dataloader_cfg
 from benchmark import random_batch
 
-CFG = 'projects/detnas/configs/retinanet_detnas-supernet-toy_fpn_1xb8-6e_toy.py'
+CFG = 'projects/detnas/configs/retinanet_detnas-supernet-toy_fpn_1xb8-24e_toy.py'
 SEARCH_TOY = 'projects/detnas/configs/detnas_search_retinanet-toy_toy.py'
 
 
@@ -117,7 +117,8 @@ def test_every_rank_calibrates_every_candidate_on_the_same_images(monkeypatch, t
     model = MODELS.build(cfg.model)
     model.init_weights()
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    a, b = ['shuffle_3x3'] * 20, [CHOICES[i % 4] for i in range(20)]
+    blocks = sum(cfg.model.backbone.stage_repeats)
+    a, b = ['shuffle_3x3'] * blocks, [CHOICES[i % 4] for i in range(blocks)]
     runs, shards, orders = {}, {}, {}
     for rank in (0, 1):
         _as_rank(monkeypatch, rank)

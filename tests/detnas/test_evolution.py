@@ -9,14 +9,15 @@ import pytest
 
 from projects.detnas.detnas import CHOICES, Evolution, get_flops_table, load_genotype
 
-TOY_SPACE = ([4, 4, 8, 4], [16, 32, 64, 128, 256, 256])
+# the 300M space's 20 blocks, for which the paper set its evolution, at the toy widths
+SPACE_20 = ([4, 4, 8, 4], [16, 32, 64, 128, 256, 256])
 
 
 def _flops_problem(seed=None):
     """Fitness = fraction of genes equal to a target path; FLOPs limit = that path's FLOPs. The
     target (the published RetinaNet-300M path, or one drawn at random with ``seed``) is the unique
     optimum (score 1) and it is legal."""
-    table = get_flops_table(*TOY_SPACE)
+    table = get_flops_table(*SPACE_20)
     if seed is None:
         target = tuple(
             CHOICES.index(c) for c in load_genotype('detnas_coco_retinanet_300m')['genotype'])

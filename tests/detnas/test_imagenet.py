@@ -291,7 +291,7 @@ def test_toy_supernet_pretraining_learns_and_feeds_the_detector(toy_coco, tmp_pa
     run_cli(['python', 'projects/detnas/tools/make_toy_imagenet.py'])
     work = tmp_path / 'work'
     cfg = Config.fromfile(TOY_CFG)
-    assert cfg.model.backbone.stage_repeats == [4, 4, 8, 4]
+    assert cfg.model.backbone.stage_repeats == [1, 1, 2, 1]  # the toy space
     assert cfg.model.backbone.stage_out_channels == [16, 32, 64, 128, 256, 256]
     run_cli(['mim', 'train', 'mmdet', str(TOY_CFG), '--work-dir', str(work)])
     scalars = next(work.glob('*/vis_data/scalars.json'))
@@ -299,8 +299,10 @@ def test_toy_supernet_pretraining_learns_and_feeds_the_detector(toy_coco, tmp_pa
         json.loads(line)['accuracy/top1'] for line in scalars.read_text().splitlines()
         if 'accuracy/top1' in line
     ]
-    # chance is 16.7%; measured 26.8% (406 val images: +5 points is ~2.7 binomial std)
-    assert top1 and top1[-1] > 100 / 6 + 5, top1
+    # chance is 16.7%; measured 79.8% and 72.2% (seeds 0, 1); the 20-block toy supernet of
+    # before issue 13.4 stayed near chance (26.8%), so this floor fails for a supernet that does
+    # not learn
+    assert top1 and top1[-1] > 50, top1
 
     max_iters = cfg.train_cfg.max_iters
     ckpt = work / f'iter_{max_iters}.pth'
@@ -308,7 +310,7 @@ def test_toy_supernet_pretraining_learns_and_feeds_the_detector(toy_coco, tmp_pa
     state = CheckpointLoader.load_checkpoint(str(ckpt), map_location='cpu')['state_dict']
     assert any(k.startswith('backbone.layers.0.shuffle_3x3.') for k in state)
     det_backbone = DetNASShuffleNet(
-        stage_repeats=[4, 4, 8, 4],
+        stage_repeats=[1, 1, 2, 1],
         stage_out_channels=[16, 32, 64, 128, 256, 256],
         out_indices=(0, 1, 2, 3),
         init_cfg=dict(type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'))

@@ -2,8 +2,8 @@
 # scale: population 8 (top 3 parents, 3 mutations p=0.1, 3 crossovers, 2 random), 3 generations,
 # a backbone-FLOPs limit (224x224) that excludes the heaviest paths, BN reset + 5 cumulative
 # calibration batches, fitness = bbox mAP on the toy `search` split (held out of train).
-# demo.sh: --cfg-options load_from=WORK/supernet/epoch_6.pth
-_base_ = ['./retinanet_detnas-supernet-toy_fpn_1xb8-6e_toy.py']
+# demo.sh: --cfg-options load_from=WORK/supernet/epoch_24.pth
+_base_ = ['./retinanet_detnas-supernet-toy_fpn_1xb8-24e_toy.py']
 custom_hooks = []
 train_cfg = dict(
     _delete_=True,
@@ -19,7 +19,7 @@ train_cfg = dict(
     mutation_num=3,
     crossover_num=3,
     mutation_prob=0.1,
-    flops_limit=66e6,  # about the median path of the toy space (57-76M, conv only)
+    flops_limit=30e6,  # about the median path of the 5-block toy space (23-37M, conv only)
     flops_input_size=224,
     score_key='coco/bbox_mAP')
 param_scheduler = None
