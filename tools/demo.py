@@ -110,10 +110,11 @@ PROJECTS = dict(
         'CPU budget and its search scored noise), so the searched row is a 5-block path and the '
         'reference row the published 20-block one. Depth is what separates them, and the '
         'reference from the RetinaNet baseline: from scratch, 12 epochs, seed 0 (2026-12-05), '
-        'the published path scores 13.1, 20 shuffle_3x3 blocks 27.9, 10 of its blocks 31.9, 5 '
+        'with the baseline\'s input normalisation, the published path scores 13.1, 20 '
+        'shuffle_3x3 blocks 27.9, 10 of its blocks 31.9, 5 '
         'shuffle_3x3 blocks 50.7 (the baseline 47.0); with 36 epochs the published path scores '
         '59.2 (the baseline 70.4): it learns slowly, it is not broken; size is not the cause '
-        '(a ResNet-18 at the DetNAS backbone\'s size, width 12, scores 47.7) '
+        '(a ResNet-18 of the published path\'s size at toy widths, width 12, scores 47.7) '
         '(projects/detnas/README.md, "Why the toy space has 5 blocks").'),
     nas_fcos=ToyRows(
         config='projects/nas_fcos/configs/'

@@ -10,7 +10,7 @@
 # Measured (this config, 2 shared CPU cores, 2026-12-05): val top-1 79.8% (seed 0), 72.2% (seed 1),
 # chance 16.7%.
 # The toy detection supernet (demo.sh) loads its checkpoint (backbone.*), so keep stage_repeats
-# and stage_out_channels as they are.
+# and stage_out_channels equal to toy_repeats / toy_widths of _base_/retinanet_detnas-toy_fpn.py.
 _base_ = ['./detnas_supernet-300m_8xb128-300k_imagenet.py']
 
 model = dict(

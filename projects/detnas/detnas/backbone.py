@@ -107,7 +107,8 @@ class DetNASShuffleNet(_DetNASBase):
 
     Args:
         stage_repeats (list[int]): blocks per stage, ``[4, 4, 8, 4]`` (20 blocks, 300M space) or
-            ``[8, 8, 16, 8]`` (40 blocks, 1.3G / 3.8G spaces).
+            ``[8, 8, 16, 8]`` (40 blocks, 1.3G / 3.8G spaces); the CPU toy cycle uses
+            ``[1, 1, 2, 1]``.
         stage_out_channels (list[int]): ``[stem, s1, s2, s3, s4, last]`` widths (``last`` is the
             ImageNet head's 1x1 conv and unused by the detector backbone).
         out_indices (tuple[int]): stages returned (0-3 = C2-C5).
@@ -253,8 +254,8 @@ class DetNASShuffleNetFixed(CheckpointGenotype, _DetNASBase):
 
     Args:
         genotype (str | dict | list): a genotype YAML path, a name in ``projects/detnas/genotypes``
-            (e.g. ``'detnas_coco_fpn_300m'``), a loaded dict, or a list of 20/40 choices (then
-            ``stage_repeats`` / ``stage_out_channels`` are required).
+            (e.g. ``'detnas_coco_fpn_300m'``), a loaded dict, or a list of choices, one per
+            block (then ``stage_repeats`` / ``stage_out_channels`` are required).
         stage_repeats, stage_out_channels: override / complete the YAML's widths.
         out_indices, norm_cfg, norm_eval, init_cfg: as :class:`DetNASShuffleNet`.
     """

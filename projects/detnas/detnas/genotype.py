@@ -1,4 +1,5 @@
-"""DetNAS genotypes: a list of 20 or 40 choice names, stored as YAML with the widths they need.
+"""DetNAS genotypes: a list of 20 or 40 choice names (5 in the toy space), stored as YAML with
+the widths they need.
 
 YAML layout (see ``projects/detnas/genotypes/``)::
 

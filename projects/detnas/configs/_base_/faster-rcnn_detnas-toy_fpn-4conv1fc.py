@@ -1,7 +1,8 @@
-# The DetNAS Faster R-CNN shrunk for CPU runs on the toy set: the supernet topology of the 300M
-# space (20 blocks, [4, 4, 8, 4]) at toy widths (the toy ImageNet supernet's), FPN/RPN/4conv1fc
-# at 64 channels, fc 256, BN instead of SyncBN, 64 sampled RoIs per image, 100 test proposals. Used by the toy
-# supernet fine-tuning, the toy search and (with a fixed backbone) the toy retrain.
+# The DetNAS Faster R-CNN shrunk for CPU runs: the supernet topology of the 300M space (20
+# blocks, [4, 4, 8, 4]) at toy widths, FPN/RPN/4conv1fc at 64 channels, fc 256, BN instead of
+# SyncBN, 64 sampled RoIs per image, 100 test proposals. The unit tests of the paper's Faster
+# R-CNN supernet step use it (tests/detnas/test_path_hook.py); the toy cycle is RetinaNet, in a
+# 5-block toy space (retinanet_detnas-toy_fpn.py).
 _base_ = [
     './faster-rcnn_detnas-supernet_fpn-4conv1fc_syncbn.py',
     '../../../../configs/_base_/toy_coco_detection.py', '../../../../configs/_base_/toy_runtime.py'

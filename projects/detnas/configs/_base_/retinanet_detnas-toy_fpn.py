@@ -1,8 +1,9 @@
 # The DetNAS RetinaNet shrunk for CPU runs on the toy set (the toy cycle of tests and demo.sh):
 # the toy ImageNet supernet's space (5 blocks, [1, 1, 2, 1], instead of the 300M space's 20; see
 # detnas_supernet-toy_1xb16-600it_toy-imagenet.py) at its toy widths, C3-C5 into FPN at 64
-# channels, the suite's toy RetinaNet head and optimiser (configs/toy/retinanet_r18-w16_fpn_1xb8-12e_toy.py: 2 stacked convs, 16-25 px
-# anchors on P3, AdamW), BN instead of SyncBN.
+# channels, the suite's toy RetinaNet head and optimiser
+# (configs/toy/retinanet_r18-w16_fpn_1xb8-12e_toy.py: 2 stacked convs, 16-25 px anchors on P3,
+# AdamW), BN instead of SyncBN.
 _base_ = [
     './retinanet_detnas-supernet_fpn_syncbn.py', '../../../../configs/_base_/toy_coco_detection.py',
     '../../../../configs/_base_/toy_runtime.py'
