@@ -117,7 +117,7 @@ def test_every_rank_calibrates_every_candidate_on_the_same_images(monkeypatch, t
     model = MODELS.build(cfg.model)
     model.init_weights()
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    blocks = sum(cfg.model.backbone.stage_repeats)
+    blocks = model.backbone.num_blocks
     a, b = ['shuffle_3x3'] * blocks, [CHOICES[i % 4] for i in range(blocks)]
     runs, shards, orders = {}, {}, {}
     for rank in (0, 1):
