@@ -24,7 +24,7 @@ mkdir -p "$WORK"
 python tools/make_toy_coco.py --out data/toy_coco
 python projects/detnas/tools/make_toy_imagenet.py --coco data/toy_coco --out data/toy_imagenet
 mim train mmdet $CFG/detnas_supernet-toy_1xb16-600it_toy-imagenet.py --work-dir "$WORK/imagenet"
-mim train mmdet $CFG/retinanet_detnas-supernet-toy_fpn_1xb8-24e_toy.py --work-dir "$WORK/supernet" \
+mim train mmdet $CFG/retinanet_detnas-supernet-toy_fpn_1xb8-16e_toy.py --work-dir "$WORK/supernet" \
     --cfg-options model.backbone.init_cfg.type=Pretrained model.backbone.init_cfg.prefix=backbone. \
     model.backbone.init_cfg.checkpoint="$(cat "$WORK/imagenet/last_checkpoint")"
 rm -rf "$WORK/search"  # a fresh search (a killed one continues with --resume)

@@ -16,7 +16,7 @@ from projects.detnas.detnas import CHOICES, calibrate_bn, find_supernet
 from projects.detnas.detnas.bn_calibration import calibration_dataloader_cfg
 from benchmark import random_batch
 
-CFG = 'projects/detnas/configs/retinanet_detnas-supernet-toy_fpn_1xb8-24e_toy.py'
+CFG = 'projects/detnas/configs/retinanet_detnas-supernet-toy_fpn_1xb8-16e_toy.py'
 SEARCH_TOY = 'projects/detnas/configs/detnas_search_retinanet-toy_toy.py'
 
 

@@ -2,8 +2,8 @@
 # scale: population 8 (top 3 parents, 3 mutations p=0.1, 3 crossovers, 2 random), 3 generations,
 # a backbone-FLOPs limit (224x224) that excludes the heaviest paths, BN reset + 5 cumulative
 # calibration batches, fitness = bbox mAP on the toy `search` split (held out of train).
-# demo.sh: --cfg-options load_from=WORK/supernet/epoch_24.pth
-_base_ = ['./retinanet_detnas-supernet-toy_fpn_1xb8-24e_toy.py']
+# demo.sh: --cfg-options load_from=WORK/supernet/epoch_16.pth
+_base_ = ['./retinanet_detnas-supernet-toy_fpn_1xb8-16e_toy.py']
 custom_hooks = []
 train_cfg = dict(
     _delete_=True,
