@@ -6,7 +6,7 @@
 3. retrains, per project, three rows with the same toy recipe: the published architecture
    (``reference``), the searched one (``searched``: the cycle's retrain is its seed 0) and the
    mmdet baseline the paper compares with (``baseline``, shared between projects that share it),
-   each over ``--seeds`` seeds (default 1: 40.1 minutes on 2 cores, measured on 2026-12-05;
+   each over ``--seeds`` seeds (default 1: 37.7 minutes on 2 cores, measured on 2026-12-05;
    ``--seeds 2`` about an hour);
    baselines train with ``mim train`` + ``mim test``, the path every
    paper config follows;
@@ -59,8 +59,8 @@ class ToyRows:
     cycle's demo.sh does); ``max_seeds`` caps the seeds of its reference and searched rows (a
     slow toy model: ``make demo`` stays under 40 minutes); ``note`` says what a reader must know
     to read the rows. ``PROJECTS`` lists them longest cycle first (as measured by ``make demo``;
-    NAS-FCOS's 6.4 minutes before DetNAS's 6.3, and its rows wait for its cycle): the order their
-    jobs start in."""
+    NAS-FCOS's 5.9 minutes and DetNAS's 6.1 are about equal, and NAS-FCOS's rows wait for its
+    cycle): the order their jobs start in."""
     config: str
     genotype_keys: tuple
     reference: str
@@ -423,7 +423,7 @@ def main(argv=None):
         '--seeds',
         type=int,
         default=1,
-        help='seeds per row (>= 1; 1: make demo in 40.1 minutes on 2 cores)')
+        help='seeds per row (>= 1; 1: make demo in 37.7 minutes on 2 cores)')
     parser.add_argument('--jobs', type=int, default=2, help='jobs at a time (>= 1)')
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
