@@ -3,6 +3,7 @@ in tests/suite/test_search_contract.py): the two phases' decision spaces, the PP
 against random search on synthetic targets, the head phase on the best decoder, and the stored-
 feature proxy (store built once, reused, refused when stale, a candidate scored by its negative
 FCOS loss on the held-out split)."""
+import itertools
 import json
 import os
 import random
@@ -11,11 +12,12 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from mmdet.registry import MODELS
+from mmdet.registry import MODELS, TASK_UTILS
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from projects.nas_fcos.nas_fcos import (PPO, PUBLISHED_GENOTYPE, FeatureStore, NASFCOSController,
+from projects.nas_fcos.nas_fcos import (PPO, PUBLISHED_GENOTYPE, Evaluation, FeatureStore,
+                                        NASFCOSController, NASFCOSMatchObjective,
                                         NASFCOSSearchSpace, collected_nodes, load_genotype)
 
 DECODER_CFG = 'projects/nas_fcos/configs/nas-fcos_search-decoder_r18-w16_fcos-head_toy.py'
@@ -108,6 +110,54 @@ def test_head_phase_on_the_best_decoder_exports_a_retrainable_genotype(tmp_path,
     cfg.model.neck.genotype = cfg.model.bbox_head.genotype = str(tmp_path / 'best_genotype.yaml')
     model = MODELS.build(cfg.model)
     assert list(model.bbox_head.genotype.head) == best['head']
+
+
+SEED_SHIFT_SD = 1.0  # far above the quality gaps of random decoders (0.03-0.3)
+
+
+@TASK_UTILS.register_module(force=True)
+class SeedShiftedMatch(NASFCOSMatchObjective):
+    """The proxy's seed noise in miniature: reward = quality (the match fraction) + a shift that
+    depends only on the seed (``synthetic/shifted``), as a seed moves a toy decoder's loss."""
+
+    metric_keys = {'synthetic/match', 'synthetic/shifted'}
+
+    def __call__(self, genotype, seed):
+        match = super().__call__(genotype, seed).metrics['synthetic/match']
+        shift = random.Random(seed).gauss(0, SEED_SHIFT_SD)
+        return Evaluation({'synthetic/match': match, 'synthetic/shifted': match + shift}, {})
+
+
+def _inversions(pairs):
+    """Pairs of (quality, reward) whose rewards order them against their quality."""
+    return sum(1 for (q1, r1), (q2, r2) in itertools.combinations(pairs, 2)
+               if q1 != q2 and (q1 - q2) * (r1 - r2) <= 0)
+
+
+@pytest.mark.parametrize('seed', [0, 1])
+def test_candidates_share_the_seed_so_its_noise_cannot_reorder_them(tmp_path, toy_coco, seed):
+    """Issue 13.4: the loop evaluates every candidate with one seed (paired seeds), so a reward
+    noise that depends on the seed shifts all of them alike and the rewards keep the candidates'
+    quality order, target drawn at random per seed. The same candidates with a seed each (what
+    the loop did before) are reordered by that noise: the objective can tell the two apart."""
+    space = NASFCOSSearchSpace('decoder')
+    target = space.decode(space.random_actions(random.Random(500 + seed)))
+    _runner(
+        DECODER_CFG,
+        tmp_path,
+        objective=dict(type='SeedShiftedMatch', target=target),
+        score_key='synthetic/shifted',
+        num_steps=2,
+        samples_per_step=4,
+        seed=seed).train()
+    history = (tmp_path / 'search_history.jsonl').read_text().splitlines()
+    rows = [json.loads(line) for line in history]
+    fresh = [(r['metrics']['synthetic/match'], r['score']) for r in rows if not r['cached']]
+    assert len({q for q, _ in fresh}) >= 3, fresh  # qualities to order
+    assert _inversions(fresh) == 0, fresh
+    unpaired = [(q, q + random.Random(seed * 1000003 + i).gauss(0, SEED_SHIFT_SD))
+                for i, (q, _) in enumerate(fresh)]
+    assert _inversions(unpaired) > 0, unpaired
 
 
 @pytest.fixture(scope='module')

@@ -12,6 +12,10 @@ from projects.nas_fcos.nas_fcos import load_genotype
 from conftest import run_cli
 
 AP_FLOOR = 5.0  # toy val bbox mAP, percent (untrained: 0; measured values: README)
+# a toy decoder's reward (negative FCOS loss) after the demo's 40 proxy iterations moves with the
+# seed by 0.08 (mean standard deviation over seeds 0-2 of 8 random decoders; README, "The toy
+# proxy's seed noise"): candidates must spread beyond it to be ranked by more than a seed
+SEED_NOISE = 0.08
 
 
 def test_features_search_export_retrain_eval(tmp_path, toy_coco):
@@ -19,8 +23,8 @@ def test_features_search_export_retrain_eval(tmp_path, toy_coco):
     env = dict(
         NAS_FCOS_BACKBONE_EPOCHS='3',
         NAS_FCOS_STEPS='1',
-        NAS_FCOS_SAMPLES='2',
-        NAS_FCOS_PROXY_ITERS='20',
+        NAS_FCOS_SAMPLES='3',
+        NAS_FCOS_PROXY_ITERS='40',
         NAS_FCOS_RETRAIN_EPOCHS='3')
     os.environ.update(env)
     try:
@@ -36,8 +40,12 @@ def test_features_search_export_retrain_eval(tmp_path, toy_coco):
             json.loads(line) for line in (work / f'search-{phase}' /
                                           'search_history.jsonl').read_text().splitlines()
         ]
-        assert len(rows[phase]) == 2
+        assert len(rows[phase]) == 3
         assert all(r['score'] == r['metrics']['proxy/neg_loss'] < 0 for r in rows[phase])
+        # issue 13.4: the demo's proxy ranks (the candidates share a seed, so its shift is common)
+        scores = [r['score'] for r in rows[phase] if not r['cached']]
+        print(f'{phase} rewards: {scores}')
+        assert len(scores) == 3 and max(scores) - min(scores) > SEED_NOISE, scores
     best_decoder = yaml.safe_load((work / 'search-decoder' / 'best_genotype.yaml').read_text())
     best = yaml.safe_load((work / 'search-head' / 'best_genotype.yaml').read_text())
     assert best_decoder['score'] == max(r['score'] for r in rows['decoder'])

@@ -81,7 +81,8 @@ class NASFCOSSearchLoop(BaseLoop):
             time box; ``--resume`` continues).
         allow_changed_settings (bool): resume even if the search settings differ from the stored
             ones (otherwise an error names the differences).
-        seed (int): seeds the controller, its sampling, the data order and each candidate.
+        seed (int): seeds the controller, its sampling, the data order and every candidate (the
+            same seed for all, see ``_evaluate``).
     """
 
     def __init__(self,
@@ -190,17 +191,21 @@ class NASFCOSSearchLoop(BaseLoop):
                     settings=self.settings))
 
     # ------------------------------------------------------------------ evaluate
-    def _candidate_seed(self, step: int, index: int) -> int:
-        return self.seed * 1000003 + step * self.samples_per_step + index
-
     def _evaluate(self, jobs, genotypes) -> List[dict]:
-        """Evaluate proposals ``jobs`` (indices), one per rank; every rank gets every result."""
+        """Evaluate proposals ``jobs`` (indices), one per rank; every rank gets every result.
+
+        Every candidate is evaluated with the search's own ``seed`` (paired seeds: the same
+        init stream and, in the proxy, the same data order), so a seed's shift of the reward is
+        common to all candidates and cannot reorder them. Measured on the toy proxy (README,
+        "The toy proxy's seed noise"): a decoder's reward moves with the seed by about 0.08,
+        as much as close decoders differ; with one seed for all, 8 random decoders keep their
+        order across seeds (Spearman 0.76-0.95)."""
         rank, world = get_rank(), get_world_size()
         mine = None
         if rank < len(jobs):
             i = jobs[rank]
             try:
-                ev = self.objective(genotypes[i], self._candidate_seed(self.step, i))
+                ev = self.objective(genotypes[i], self.seed)
                 if self.score_key not in ev.metrics:
                     raise KeyError(f'score_key {self.score_key!r} is not among the metrics the '
                                    f'objective produced: {sorted(ev.metrics)}')
