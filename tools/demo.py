@@ -6,7 +6,7 @@
 3. retrains, per project, three rows with the same toy recipe: the published architecture
    (``reference``), the searched one (``searched``: the cycle's retrain is its seed 0) and the
    mmdet baseline the paper compares with (``baseline``, shared between projects that share it),
-   each over ``--seeds`` seeds (default 1: 37.7 minutes on 2 cores, measured on 2026-12-05;
+   each over ``--seeds`` seeds (default 1: 37.7-38.7 minutes on 2 cores, measured on 2026-12-05;
    ``--seeds 2`` about an hour);
    baselines train with ``mim train`` + ``mim test``, the path every
    paper config follows;
@@ -109,10 +109,12 @@ PROJECTS = dict(
         backbone='backbone',
         note='every row, the FCOS baseline too, starts from the backbone the cycle trained '
         "(4 epochs of the toy RetinaNet), as the paper's search and retrain start from an "
-        "ImageNet backbone. The toy searches rank 2x2 candidates by their proxies' loss after "
-        '40 iterations, where a decoder\'s reward varies more with the seed (standard deviation '
-        '0.14-0.23) than between decoders (means within 0.07): the pick is near random '
-        '(projects/nas_fcos/README.md) and scored below the baseline.'),
+        "ImageNet backbone. The toy searches rank 2x2 candidates per phase by their proxies' loss "
+        "after 40 iterations, every candidate trained with the search's seed, so a seed's shift "
+        'of the loss is common to all (8 random decoders keep their order across seeds, Spearman '
+        '0.76-0.95; projects/nas_fcos/README.md). The four decoders this cycle proposes are a '
+        'near tie (losses within 0.12, their order changes between seeds): the decoder pick is '
+        'close to random, and it scores below the baseline.'),
     detnas=ToyRows(
         config='projects/detnas/configs/retinanet_detnas-toy_fpn_1xb8-12e_toy.py',
         genotype_keys=('model.backbone.genotype', ),
@@ -423,7 +425,7 @@ def main(argv=None):
         '--seeds',
         type=int,
         default=1,
-        help='seeds per row (>= 1; 1: make demo in 37.7 minutes on 2 cores)')
+        help='seeds per row (>= 1; 1: make demo in 37.7-38.7 minutes on 2 cores)')
     parser.add_argument('--jobs', type=int, default=2, help='jobs at a time (>= 1)')
     args = parser.parse_args(argv)
     if args.seeds < 1 or args.jobs < 1:
