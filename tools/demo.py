@@ -58,9 +58,9 @@ class ToyRows:
     first, with the row's genotype and seed (DetNAS: the found path's ImageNet retrain, as the
     cycle's demo.sh does); ``max_seeds`` caps the seeds of its reference and searched rows (a
     slow toy model: ``make demo`` stays under 40 minutes); ``note`` says what a reader must know
-    to read the rows. ``PROJECTS`` lists them longest cycle first (as measured by ``make demo``;
-    NAS-FCOS's 5.9 minutes and DetNAS's 6.1 are about equal, and NAS-FCOS's rows wait for its
-    cycle): the order their jobs start in."""
+    to read the rows. ``PROJECTS`` lists them longest cycle first (as measured by ``make demo``,
+    README; NAS-FCOS's and DetNAS's cycles take about as long, and NAS-FCOS's rows wait for its
+    cycle, so it starts first): the order their jobs start in."""
     config: str
     genotype_keys: tuple
     reference: str
