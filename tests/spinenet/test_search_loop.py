@@ -60,9 +60,31 @@ def test_proxy_training_advances_the_epoch(tmp_path):
     obj.runner = types.SimpleNamespace(
         cfg=Config(
             dict(optim_wrapper=dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=.1)))))
-    obj.train_loader = _Loader()
-    assert obj._train(_Model()) == 6
-    assert obj.train_loader.epochs == [0, 1, 2]
+    obj.train_loader = loader = _Loader()
+    obj._loader = lambda seed: loader  # the candidate's own loader (tested below)
+    assert obj._train(_Model(), seed=0) == (6, 0.0)  # iterations, final training loss
+    assert loader.epochs == [0, 1, 2]
+
+
+def _flips(loader):
+    return [s.metainfo['flip'] for batch in loader for s in batch['data_samples']]
+
+
+def test_a_candidates_batches_depend_on_its_seed_only(tmp_path, toy_coco):
+    """Each candidate trains on a loader of its own: its augmentation (random flips, drawn in
+    2 data workers) comes from its seed, not from the candidates evaluated before it in the
+    process, nor from the rank (persistent workers carried their random state over)."""
+    cfg = _cfg(tmp_path)
+    cfg.train_dataloader.update(num_workers=2, persistent_workers=True)
+    cfg.train_dataloader.dataset.indices = 24
+    runner = Runner.from_cfg(cfg)
+    loop = runner.build_train_loop(runner.cfg.train_cfg)
+    obj = loop.objective
+    obj.setup(runner, loop)
+    first = _flips(obj._loader(5))
+    _flips(obj._loader(6))  # another candidate in between
+    assert _flips(obj._loader(5)) == first
+    assert _flips(obj._loader(6)) != first and len(set(first)) == 2
 
 
 def _cfg(tmp_path):

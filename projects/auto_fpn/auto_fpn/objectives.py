@@ -147,6 +147,12 @@ class AutoFPNDetectionObjective:
         if self.freeze_backbone:
             for p in module.backbone.parameters():
                 p.requires_grad_(False)
+            if is_model_wrapper(self.model):
+                # DDP reduces the gradients of the parameters that required one when it was
+                # built (by the runner, before this set-up): wrapped anew, it expects none from
+                # the frozen backbone
+                self.model = runner.wrap_model(runner.cfg.get('model_wrapper_cfg'), module)
+                runner.model = self.model
         if loop.stage == 'head' and self.neck_checkpoint is None:
             runner.logger.warning('[search] head stage without neck_checkpoint: the neck starts '
                                   "from its init, not from the fusion search's weights (tip 4)")

@@ -254,6 +254,7 @@ class AutoFPNSearchLoop(BaseLoop):
             self.weight_optim.load_state_dict(state['weight_optim'])
         self.arch_optim.load_state_dict(state['arch_optim'])
         self.epoch_ = state['epoch']
+        self._write_last_result()
         self.runner.logger.info(f'[search] resumed at epoch {self.epoch_} with '
                                 f'{len(self.records)} epochs recorded')
 
@@ -315,6 +316,33 @@ class AutoFPNSearchLoop(BaseLoop):
                                    f'{res["error"]}\n{res["trace"]}')
         return results[0]
 
+    def _write_result(self, row: SearchRecord) -> None:
+        """``best_genotype.yaml`` and the found module's weights of an epoch's row (rank 0), from
+        the supernet as that epoch left it."""
+        if get_rank() != 0:
+            return
+        genotype = row.genotype
+        dump_genotype(
+            genotype,
+            self.best_path,
+            name=f'Auto-FPN {self.stage} search (epoch {row.step + 1} of {self.max_epochs_})',
+            source=self.history.path,
+            score=row.score,
+            score_key=self.score_key,
+            step=row.step,
+            cost_weight=self.cost_weight,
+            decoded_cost=float(f"{row.cost['decoded_cost']:.6g}"),
+            weights=osp.basename(self.weights_path))
+        with torch.random.fork_rng():  # building modules draws from the RNG
+            fixed = self.searched.export({self.stage: genotype[self.stage]})
+        save_state(self.weights_path, fixed.state_dict())
+
+    def _write_last_result(self) -> None:
+        """The result files again from the last row, when the supernet is the one that row was
+        decoded from (after a resume, at the end): whatever a kill cut, they match the history."""
+        if self.records and self.records[-1].step == self.epoch_ - 1:
+            self._write_result(self.records[-1])
+
     def _record(self, sums: Dict[str, float], seconds: float) -> None:
         genotype = self.genotype()
         ev = self._evaluate(genotype)
@@ -354,20 +382,7 @@ class AutoFPNSearchLoop(BaseLoop):
                 **ev['cost']), False, now())
         self.records.append(row)
         if get_rank() == 0:  # the result files first, the row last: a recorded epoch is whole
-            dump_genotype(
-                genotype,
-                self.best_path,
-                name=f'Auto-FPN {self.stage} search (epoch {row.step + 1} of {self.max_epochs_})',
-                source=self.history.path,
-                score=row.score,
-                score_key=self.score_key,
-                step=row.step,
-                cost_weight=self.cost_weight,
-                decoded_cost=float(f"{decoded['cost']:.6g}"),
-                weights=osp.basename(self.weights_path))
-            with torch.random.fork_rng():  # building modules draws from the RNG
-                fixed = self.searched.export({self.stage: genotype[self.stage]})
-            save_state(self.weights_path, fixed.state_dict())
+            self._write_result(row)
             self.history.append(row)
         self.runner.visualizer.add_scalars(
             {
@@ -409,5 +424,6 @@ class AutoFPNSearchLoop(BaseLoop):
             if get_rank() == 0:
                 plot_progress(self.records, self.plot_path, f'Auto-FPN {self.stage}',
                               self.score_key)
+        self._write_last_result()
         runner.call_hook('after_train')
         return runner.model

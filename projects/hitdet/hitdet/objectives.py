@@ -16,7 +16,8 @@ The interface the loop drives: ``setup(runner, loop)``, ``model`` (the supernet,
 its positions), ``batches(half, epoch)`` (``half`` = 'weights' or 'arch'; the same batches for
 the same epoch, so a resumed epoch repeats itself), ``loss(batch) -> dict``,
 ``nominal_forward()`` (runs every position at the input size its FLOPs are counted at, see
-:mod:`.flops_cost`), ``metric_keys`` and ``__call__(genotype, seed) -> Evaluation`` (metrics of
+:mod:`.flops_cost`), ``rewrap()`` (after pruning: a data-parallel model is wrapped anew),
+``metric_keys`` and ``__call__(genotype, seed) -> Evaluation`` (metrics of
 the genotype decoded at an epoch's end beyond the loop's own losses; the detection objective has
 none, the synthetic one the match with its target).
 """
@@ -112,6 +113,7 @@ class HitDetDetectionObjective:
         cfg = copy.deepcopy(loop.dataloader_cfg)
         cfg['sampler'] = dict(type='HitDetHalfSampler', half='arch', split_seed=self.split_seed)
         cfg.pop('batch_sampler', None)
+        cfg['persistent_workers'] = False  # new workers per epoch, seeded by the loop's epoch
         # the weights half is the loop's own loader (built with this split_seed)
         self.loaders = dict(
             weights=loop.dataloader, arch=runner.build_dataloader(cfg, seed=loop.seed))
@@ -133,9 +135,18 @@ class HitDetDetectionObjective:
         loader.sampler.set_epoch(epoch)
         return itertools.islice(loader, self.max_batches)
 
+    def rewrap(self) -> None:
+        """A new data-parallel wrapper after pruning: DDP reduces the gradients of the parameters
+        it was built with, and pruning replaces a position's ops and architecture weights."""
+        if is_model_wrapper(self.model):
+            self.model = self.runner.wrap_model(
+                self.runner.cfg.get('model_wrapper_cfg'), self.model.module)
+            self.runner.model = self.model  # what hooks and checkpoints see
+
     def loss(self, batch) -> Dict[str, torch.Tensor]:
-        data = self.model.data_preprocessor(batch, True)
-        losses = self.model(**data, mode='loss')
+        module = self.model.module if is_model_wrapper(self.model) else self.model
+        data = module.data_preprocessor(batch, True)
+        losses = self.model(**data, mode='loss')  # through DDP: gradients reduced over ranks
         return {
             k: sum(v) if isinstance(v, (list, tuple)) else v
             for k, v in losses.items() if 'loss' in k
@@ -237,6 +248,9 @@ class HitDetSyntheticObjective:
     @torch.no_grad()
     def nominal_forward(self) -> None:
         self.model(torch.zeros(1, self.channels, self.size, self.size))
+
+    def rewrap(self) -> None:
+        """Nothing to do: the toy supernet is never wrapped (every rank computes the same)."""
 
     def batches(self, half: str, epoch: int):
         g = torch.Generator().manual_seed(self.seed * 1000 + epoch * 2 + (half == 'arch'))

@@ -126,6 +126,7 @@ class HitDetSearchLoop(BaseLoop):
             half='weights',
             split_seed=getattr(self.objective, 'split_seed', 0))
         loader_cfg.pop('batch_sampler', None)
+        loader_cfg['persistent_workers'] = False  # new workers per epoch (_seed_epoch)
         super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
         self.stage, self.max_epochs_, self.arch_start_epoch = stage, max_epochs, arch_start_epoch
         self.weight_optimizer_cfg = dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=4e-5)
@@ -213,8 +214,7 @@ class HitDetSearchLoop(BaseLoop):
             model=self.supernet.state_dict(),
             weight_optim=self.weight_optim.state_dict() if self.weight_optim else None,
             arch_optim=self.arch_optim.state_dict(),
-            rng=dict(torch=torch.get_rng_state(), python=random.getstate()),
-            settings=self.settings)
+            settings=self.settings)  # no RNG state: every epoch seeds itself (_seed_epoch)
 
     def _save(self) -> None:
         if get_rank() == 0:
@@ -245,21 +245,33 @@ class HitDetSearchLoop(BaseLoop):
 
     def _restore(self, state: dict) -> None:
         positions = self._positions()
+        pruned = False
         for name, names in state['candidates'].items():
             if list(positions[name].names) != names:
                 positions[name].keep(names)  # pruned by the screening before the kill
+                pruned = True
+        if pruned:
+            self.objective.rewrap()  # DDP: the new parameters join the gradient reduction
         self.supernet.load_state_dict(state['model'])
         self._build_optimizers()
         if self.weight_optim is not None:
             self.weight_optim.load_state_dict(state['weight_optim'])
         self.arch_optim.load_state_dict(state['arch_optim'])
-        torch.set_rng_state(state['rng']['torch'])
-        random.setstate(state['rng']['python'])
         self.epoch_ = state['epoch']
+        self._write_best()
         self.runner.logger.info(f'[search] resumed at epoch {self.epoch_} with '
                                 f'{len(self.records)} epochs recorded')
 
     # ------------------------------------------------------------------ one epoch
+    def _seed_epoch(self) -> None:
+        """Seed every random source from (seed, epoch, rank): an epoch trained again after a
+        kill draws what the uninterrupted run drew (the RoI sampling, and the augmentation of
+        the data workers, which are created anew for every epoch)."""
+        value = (self.seed * 1_000_003 + self.epoch_ * 1009 + get_rank()) % 2**31
+        random.seed(value)
+        np.random.seed(value)
+        torch.manual_seed(value)
+
     def _regulariser(self) -> torch.Tensor:
         if self.stage == 'search':
             return self.cost_weight * sum(self.cost.expected().values())
@@ -322,6 +334,7 @@ class HitDetSearchLoop(BaseLoop):
             for n in names:
                 positions[n].keep(kept[comp])
         if kept:
+            self.objective.rewrap()  # DDP: the new parameters join the gradient reduction
             self._build_optimizers()  # new architecture parameters: a fresh Adam state
             self.runner.logger.info(f'[search] screening after epoch {epoch} kept {kept}')
         return kept
@@ -341,6 +354,25 @@ class HitDetSearchLoop(BaseLoop):
                 raise RuntimeError(f'rank {r} failed evaluating epoch {self.epoch_}: '
                                    f'{res["error"]}\n{res["trace"]}')
         return results[0]
+
+    def _write_best(self) -> None:
+        """``best_genotype.yaml``: the genotype of the last recorded epoch (rank 0), after each
+        row, after a resume and at the end, so a kill between a row and this file leaves nothing
+        stale."""
+        if get_rank() != 0 or not self.records:
+            return
+        row = self.records[-1]
+        meta = dict(
+            name=f'Hit-Detector {self.stage} (epoch {row.step + 1} of {self.max_epochs_})',
+            source=self.history.path,
+            score=row.score,
+            score_key=self.score_key,
+            step=row.step,
+            decoded_gflops=float(f"{row.cost['decoded_gflops']:.6g}"))
+        tmp = self.best_path + '.tmp'
+        with open(tmp, 'w') as f:
+            yaml.safe_dump(dict(meta, **row.genotype), f, sort_keys=False)
+        os.replace(tmp, self.best_path)
 
     def _record(self, sums: Dict[str, float], seconds: float) -> None:
         genotype = self.genotype()
@@ -378,17 +410,7 @@ class HitDetSearchLoop(BaseLoop):
         self.records.append(row)
         if get_rank() == 0:
             self.history.append(row)
-            meta = dict(
-                name=f'Hit-Detector {self.stage} (epoch {row.step + 1} of {self.max_epochs_})',
-                source=self.history.path,
-                score=row.score,
-                score_key=self.score_key,
-                step=row.step,
-                decoded_gflops=float(f"{row.cost['decoded_gflops']:.6g}"))
-            tmp = self.best_path + '.tmp'
-            with open(tmp, 'w') as f:
-                yaml.safe_dump(dict(meta, **genotype), f, sort_keys=False)
-            os.replace(tmp, self.best_path)
+            self._write_best()
         self.runner.visualizer.add_scalars(
             {
                 'search/score': row.score,
@@ -434,6 +456,7 @@ class HitDetSearchLoop(BaseLoop):
         runner.call_hook('before_train')
         while self.epoch_ < self.max_epochs_:
             t0 = time.time()
+            self._seed_epoch()
             sums = self._train_epoch()
             self._prune()
             if not any(r.step == self.epoch_ for r in self.records):  # cut by a kill: recorded
@@ -444,5 +467,6 @@ class HitDetSearchLoop(BaseLoop):
             if get_rank() == 0:
                 plot_progress(self.records, self.plot_path, f'Hit-Detector {self.stage}',
                               self.score_key)
+        self._write_best()
         runner.call_hook('after_train')
         return runner.model

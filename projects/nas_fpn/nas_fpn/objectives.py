@@ -12,11 +12,14 @@ An objective has ``setup(runner, loop)`` (the checks that can fail before any wo
 rank (the paper trained candidates in parallel on separate workers), so the proxy reads the
 whole training split on every rank (:class:`NASFPNCandidateSampler`).
 """
+import collections
 import copy
 import os.path as osp
+import random
 import time
 from typing import Dict, Iterator, NamedTuple, Optional, Sequence
 
+import numpy as np
 import torch
 from mmdet.registry import DATA_SAMPLERS, MODELS, TASK_UTILS
 from mmengine.device import get_device
@@ -29,11 +32,25 @@ from torch.utils.data import Sampler
 from .genotype import canonical_cells, genotype_to_list, load_genotype
 
 COCO_SUFFIXES = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+# besides the scores, each candidate reports its proxy's training loss at the end (the mean of
+# the last iterations): whether the proxy learned at all, and a fine-grained trace of what it
+# trained on (COCO AP is rounded to 3 decimals)
+TRAIN_LOSS, TRAIN_LOSS_ITERS = 'proxy/train_loss', 10
 
 
 class Evaluation(NamedTuple):
     metrics: Dict[str, float]
     cost: Dict[str, float]
+
+
+def seed_candidate_worker(worker_id: int) -> None:
+    """Seed a data worker's ``random`` and NumPy (the augmentation's random draws) from the seed
+    torch gave the worker: the candidate's loader seed plus the worker id. mmengine's default
+    adds the rank, and persistent workers would carry their state from one candidate to the
+    next; either way a candidate's augmentation would depend on where and after what it ran."""
+    seed = torch.initial_seed() % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 @DATA_SAMPLERS.register_module()
@@ -135,11 +152,14 @@ class NASFPNProxyObjective:
                 raise FileNotFoundError(f'search_evaluator.ann_file {c["ann_file"]} not found; '
                                         'make the search split first (README, "Search")')
         self.runner, self.logger = runner, runner.logger
-        self.train_loader = loop.dataloader
+        self.train_loader, self.train_loader_cfg = loop.dataloader, loop.dataloader_cfg
+        self.sampler_seed = loop.seed
         loader_cfg = copy.deepcopy(self.search_dataloader_cfg)
         loader_cfg['sampler'] = dict(type='NASFPNCandidateSampler', shuffle=False)
         self.search_loader = runner.build_dataloader(loader_cfg)
         self.metric_keys = coco_metric_keys(self.search_evaluator_cfg)
+        if self.metric_keys is not None:
+            self.metric_keys.add(TRAIN_LOSS)
         neck = cfg.model.neck
         self.neck_shape = (neck.out_channels, neck.get('stack_times', 7))
 
@@ -152,29 +172,47 @@ class NASFPNProxyObjective:
         # one candidate per rank: no DDP, and SyncBN (if any) as plain BN
         return revert_sync_batchnorm(model).to(get_device())
 
-    def _train(self, model) -> None:
+    def _loader(self, seed: int):
+        """The proxy's training loader for one candidate: the search's dataset in the batch order
+        every candidate sees (:class:`NASFPNCandidateSampler`), batched afresh, with data
+        workers created for every epoch and seeded from ``seed`` (:func:`seed_candidate_worker`),
+        so what a candidate trains on depends only on the seeds, not on the rank or on the
+        candidates evaluated before it in this process."""
+        cfg = dict(
+            self.train_loader_cfg,
+            dataset=self.train_loader.dataset,
+            persistent_workers=False,
+            worker_init_fn=dict(type=seed_candidate_worker),
+            generator=torch.Generator().manual_seed(seed))
+        return self.runner.build_dataloader(cfg, seed=self.sampler_seed)
+
+    def _train(self, model, seed: int) -> float:
         optim = build_optim_wrapper(model, copy.deepcopy(self.optim_wrapper))
         base_lrs = [g['lr'] for g in optim.param_groups]
         decay_at = int(self.lr_decay_at * self.max_iters)
-        sampler = getattr(self.train_loader.batch_sampler, 'sampler', self.train_loader.sampler)
+        loader = self._loader(seed)
+        sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)
         model.train()
         it = epoch = 0
+        last = collections.deque(maxlen=TRAIN_LOSS_ITERS)
         while it < self.max_iters:
             sampler.set_epoch(epoch)  # every epoch its own order, the same for every candidate
             epoch += 1
-            for data in self.train_loader:
+            for data in loader:
                 factor = min(1.0, (it + 1) / self.warmup_iters) if self.warmup_iters else 1.0
                 if it >= decay_at:
                     factor *= 0.1
                 for g, lr in zip(optim.param_groups, base_lrs):
                     g['lr'] = lr * factor
                 losses = model.train_step(data, optim)
+                last.append(float(losses['loss'].detach()))
                 it += 1
                 if self.log_interval and it % self.log_interval == 0:
-                    loss = sum(float(v) for k, v in losses.items() if 'loss' in k)
+                    loss = last[-1]
                     self.logger.info(f'[search] proxy iter {it}/{self.max_iters}: loss {loss:.4f}')
                 if it >= self.max_iters:
                     break
+        return sum(last) / max(1, len(last))
 
     @torch.no_grad()
     def _score(self, model) -> Dict[str, float]:
@@ -196,14 +234,14 @@ class NASFPNProxyObjective:
     def __call__(self, genotype, seed: int) -> Evaluation:
         t0 = time.time()
         model = self._build(genotype, seed)
-        self._train(model)
+        train_loss = self._train(model, seed)
         train_s = time.time() - t0
         metrics = self._score(model)
         return Evaluation(
-            metrics={
+            metrics=dict({
                 k: float(v)
                 for k, v in metrics.items()
-            },
+            }, **{TRAIN_LOSS: train_loss}),
             cost=dict(
                 neck_cost(genotype, *self.neck_shape, self.cost_input),
                 train_s=round(train_s, 2),

@@ -12,12 +12,15 @@ or None when only the evaluator knows). Candidates are evaluated in parallel ove
 candidate per rank (the paper trained one candidate per accelerator), so the proxy reads the
 *whole* training split on every rank (:class:`SpineNetCandidateSampler`).
 """
+import collections
 import copy
 import math
 import os.path as osp
+import random
 import time
-from typing import Dict, Iterator, NamedTuple, Optional
+from typing import Dict, Iterator, NamedTuple, Optional, Tuple
 
+import numpy as np
 import torch
 from mmdet.registry import DATA_SAMPLERS, MODELS, TASK_UTILS
 from mmengine.device import get_device
@@ -30,11 +33,25 @@ from torch.utils.data import Sampler
 from .genotype import genotype_to_dict, load_genotype, validate_genotype
 
 COCO_SUFFIXES = ('mAP', 'mAP_50', 'mAP_75', 'mAP_s', 'mAP_m', 'mAP_l')
+# besides the scores, each candidate reports its proxy's training loss at the end (the mean of
+# the last iterations): whether the proxy learned at all, and a fine-grained trace of what it
+# trained on (COCO AP is rounded to 3 decimals)
+TRAIN_LOSS, TRAIN_LOSS_ITERS = 'proxy/train_loss', 10
 
 
 class Evaluation(NamedTuple):
     metrics: Dict[str, float]
     cost: Dict[str, float]
+
+
+def seed_candidate_worker(worker_id: int) -> None:
+    """Seed a data worker's ``random`` and NumPy (the augmentation's random draws) from the seed
+    torch gave the worker: the candidate's loader seed plus the worker id. mmengine's default
+    adds the rank, and persistent workers would carry their state from one candidate to the
+    next; either way a candidate's augmentation would depend on where and after what it ran."""
+    seed = torch.initial_seed() % 2**32
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 @DATA_SAMPLERS.register_module()
@@ -117,11 +134,14 @@ class SpineNetProxyObjective:
                 raise FileNotFoundError(f'search_evaluator.ann_file {c["ann_file"]} not found; '
                                         'make the search split first (README, "Search")')
         self.runner, self.logger = runner, runner.logger
-        self.train_loader = loop.dataloader
+        self.train_loader, self.train_loader_cfg = loop.dataloader, loop.dataloader_cfg
+        self.sampler_seed = loop.seed
         loader_cfg = copy.deepcopy(self.search_dataloader_cfg)
         loader_cfg['sampler'] = dict(type='SpineNetCandidateSampler', shuffle=False)
         self.search_loader = runner.build_dataloader(loader_cfg)
         self.metric_keys = coco_metric_keys(self.search_evaluator_cfg)
+        if self.metric_keys is not None:
+            self.metric_keys.add(TRAIN_LOSS)
 
     def _build(self, genotype, seed):
         set_random_seed(seed)
@@ -132,19 +152,35 @@ class SpineNetProxyObjective:
         # one candidate per rank: no DDP, and SyncBN (paper configs) as plain BN
         return revert_sync_batchnorm(model).to(get_device())
 
-    def _train(self, model) -> int:
+    def _loader(self, seed: int):
+        """The proxy's training loader for one candidate: the search's dataset in the batch order
+        every candidate sees (:class:`SpineNetCandidateSampler`), batched afresh, with data
+        workers created for every epoch and seeded from ``seed`` (:func:`seed_candidate_worker`),
+        so what a candidate trains on depends only on the seeds, not on the rank or on the
+        candidates evaluated before it in this process."""
+        cfg = dict(
+            self.train_loader_cfg,
+            dataset=self.train_loader.dataset,
+            persistent_workers=False,
+            worker_init_fn=dict(type=seed_candidate_worker),
+            generator=torch.Generator().manual_seed(seed))
+        return self.runner.build_dataloader(cfg, seed=self.sampler_seed)
+
+    def _train(self, model, seed: int) -> Tuple[int, float]:
         optim = build_optim_wrapper(model, copy.deepcopy(self.runner.cfg.optim_wrapper))
         base_lrs = [g['lr'] for g in optim.param_groups]
         total = self.epochs * len(self.train_loader)
         if self.max_iters:
             total = min(total, self.max_iters)
-        sampler = getattr(self.train_loader.batch_sampler, 'sampler', self.train_loader.sampler)
+        loader = self._loader(seed)
+        sampler = getattr(loader.batch_sampler, 'sampler', loader.sampler)
         model.train()
         it = epoch = 0
+        last = collections.deque(maxlen=TRAIN_LOSS_ITERS)
         while it < total:
             sampler.set_epoch(epoch)  # every epoch its own order, the same for every candidate
             epoch += 1
-            for data in self.train_loader:
+            for data in loader:
                 if it >= total:
                     break
                 warm = min(1., (it + 1) / max(1, self.warmup_iters))
@@ -152,11 +188,12 @@ class SpineNetProxyObjective:
                 for g, lr in zip(optim.param_groups, base_lrs):
                     g['lr'] = lr * warm * cos
                 losses = model.train_step(data, optim)
+                last.append(float(losses['loss'].detach()))
                 it += 1
                 if self.log_interval and it % self.log_interval == 0:
-                    loss = sum(float(v) for k, v in losses.items() if 'loss' in k)
+                    loss = last[-1]
                     self.logger.info(f'[search] proxy iter {it}/{total}: loss {loss:.4f}')
-        return it
+        return it, sum(last) / max(1, len(last))
 
     @torch.no_grad()
     def _score(self, model) -> Dict[str, float]:
@@ -179,14 +216,14 @@ class SpineNetProxyObjective:
         t0 = time.time()
         model = self._build(genotype, seed)
         params = sum(p.numel() for p in model.parameters())
-        iters = self._train(model)
+        iters, train_loss = self._train(model, seed)
         train_s = time.time() - t0
         metrics = self._score(model)
         return Evaluation(
-            metrics={
+            metrics=dict({
                 k: float(v)
                 for k, v in metrics.items()
-            },
+            }, **{TRAIN_LOSS: train_loss}),
             cost=dict(
                 params_M=round(params / 1e6, 4),
                 train_iters=iters,

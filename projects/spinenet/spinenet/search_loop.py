@@ -19,6 +19,7 @@ import os
 import os.path as osp
 import time
 import traceback
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Dict, List, Optional
 
@@ -57,6 +58,24 @@ def _from_rank0(obj):
     box = [obj]
     broadcast_object_list(box, src=0)
     return box[0]
+
+
+@contextmanager
+def as_one_process():
+    """Run the block as if this rank were alone (``torch.distributed.is_initialized()`` is False).
+
+    The ranks evaluate different candidates, each its own single-process job (the paper trained
+    one candidate per accelerator). A collective inside an evaluation (mmdet's ``reduce_mean``
+    in a loss, the evaluator gathering its results over ranks) would mix the candidates of
+    different ranks, and a rank without a candidate in a round would leave the others waiting in
+    it. mmengine's and mmdet's rank helpers read ``torch.distributed.is_initialized``, so inside
+    the block they see one process; the loop's own collectives run outside it."""
+    initialized = torch.distributed.is_initialized
+    torch.distributed.is_initialized = lambda: False
+    try:
+        yield
+    finally:
+        torch.distributed.is_initialized = initialized
 
 
 @LOOPS.register_module()
@@ -105,7 +124,8 @@ class SpineNetSearchLoop(BaseLoop):
                              f'{CONTROLLER_KEYS + REINFORCE_KEYS}')
         loader_cfg = copy.deepcopy(dataloader)
         loader_cfg['sampler'] = dict(type='SpineNetCandidateSampler', shuffle=True)
-        super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
+        self.dataloader_cfg = loader_cfg  # the objective builds each candidate's loader from it
+        super().__init__(runner, runner.build_dataloader(copy.deepcopy(loader_cfg), seed=seed))
         self.objective = TASK_UTILS.build(objective)
         self.num_steps, self.samples_per_step = num_steps, samples_per_step
         self.score_key, self.seed = score_key, seed
@@ -180,6 +200,7 @@ class SpineNetSearchLoop(BaseLoop):
         self.step, self.pending = state['step'], state['pending']
         self.algorithm.load_state_dict(state['algorithm'])
         self.records = rows
+        self._write_best()
         self.runner.logger.info(f'[search] resumed at step {self.step} with {len(rows)} '
                                 f'candidates from {self.history.path}')
 
@@ -204,7 +225,8 @@ class SpineNetSearchLoop(BaseLoop):
         if rank < len(jobs):
             i = jobs[rank]
             try:
-                ev = self.objective(genotypes[i], self._candidate_seed(self.step, i))
+                with as_one_process():
+                    ev = self.objective(genotypes[i], self._candidate_seed(self.step, i))
                 if self.score_key not in ev.metrics:
                     raise KeyError(f'score_key {self.score_key!r} is not among the metrics the '
                                    f'objective produced: {sorted(ev.metrics)}')
@@ -220,23 +242,30 @@ class SpineNetSearchLoop(BaseLoop):
                                    f'{res["error"]}\n{res["trace"]}')
         return results[:len(jobs)]
 
+    def _write_best(self) -> None:
+        """``best_genotype.yaml`` from the records (rank 0): after a new best, after a resume and
+        at the end, so a kill between a history row and this file leaves nothing stale."""
+        best = best_record(self.records)
+        if get_rank() != 0 or best is None:
+            return
+        tmp = self.best_path + '.tmp'
+        dump_genotype(
+            best.genotype,
+            tmp,
+            name='SpineNet search best',
+            source=self.history.path,
+            score=best.score,
+            score_key=self.score_key,
+            step=best.step,
+            index=best.index)
+        os.replace(tmp, self.best_path)
+
     def _record(self, row: SearchRecord, timing: Dict[str, float]) -> None:
         self.records.append(row)
         if get_rank() == 0:
             self.history.append(row)
-            best = best_record(self.records)
-            if best is row:
-                tmp = self.best_path + '.tmp'
-                dump_genotype(
-                    row.genotype,
-                    tmp,
-                    name='SpineNet search best',
-                    source=self.history.path,
-                    score=row.score,
-                    score_key=self.score_key,
-                    step=row.step,
-                    index=row.index)
-                os.replace(tmp, self.best_path)
+            if best_record(self.records) is row:
+                self._write_best()
         best = best_record(self.records)
         step_best = max(r.score for r in self.records if r.step == row.step)
         runner = self.runner
@@ -326,6 +355,7 @@ class SpineNetSearchLoop(BaseLoop):
             if get_rank() == 0:
                 plot_progress(self.records, self.plot_path, 'SpineNet search (REINFORCE)',
                               self.score_key)
+        self._write_best()
         if get_rank() == 0:
             plot_progress(self.records, self.plot_path, 'SpineNet search (REINFORCE)',
                           self.score_key)
