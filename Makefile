@@ -15,13 +15,17 @@ install:
 
 data: install
 	@$(PY) tools/make_toy_coco.py --out data/toy_coco
+	@$(PY) projects/detnas/tools/make_toy_imagenet.py --coco data/toy_coco --out data/toy_imagenet
 
 demo: install data
 	@$(PY) tools/demo.py
 
-# pytest exits 5 when it collects no test: that is not a failure of the suite.
-test: install
-	@$(PY) -m pytest $(or $(PYTEST_ARGS),tests); rc=$$?; \
+# The tests run on TEST_WORKERS processes (pytest-xdist), a file per worker at a time; the toy
+# sets are written before, so the workers only read them. pytest exits 5 when it collects no
+# test: that is not a failure of the suite.
+TEST_WORKERS ?= 2
+test: install data
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(or $(PYTEST_ARGS),tests); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest: no tests collected (exit 5), treated as success"; rc=0; fi; \
 	exit $$rc
 

@@ -20,7 +20,8 @@
 #       --launcher pytorch --gpus 8 --cfg-options \
 #       train_cfg.decoder=work_dirs/nas-fcos_search-decoder_r50-caffe_fcos-head_proxy-384_coco/best_genotype.yaml
 _base_ = [
-    './_base_/nas-fcos_r50-caffe_nas-fcos-fpn_nas-fcos-head.py', './_base_/coco_detection_4xb4.py'
+    './_base_/nas-fcos_r50-caffe_nas-fcos-fpn_nas-fcos-head.py', './_base_/coco_detection_4xb4.py',
+    'mmdet::_base_/default_runtime.py'
 ]
 data_root = 'data/coco/'
 proxy_size = (384, 384)
@@ -53,7 +54,6 @@ search_dataloader = dict(
 phase1_best = ('work_dirs/nas-fcos_search-decoder_r50-caffe_fcos-head_proxy-384_coco/'
                'best_genotype.yaml')
 train_cfg = dict(
-    _delete_=True,
     type='NASFCOSSearchLoop',
     phase='head',
     decoder=phase1_best,

@@ -119,7 +119,8 @@ train_cfg = dict(
         optim_wrapper=dict(
             type='OptimWrapper',
             optimizer=dict(type='SGD', lr=0.08, momentum=0.9, weight_decay=1e-4),
-            paramwise_cfg=dict(norm_decay_mult=0)),
+            # the RetinaSepBN head shares its convs over the levels (mmdet's NAS-FPN: the same)
+            paramwise_cfg=dict(norm_decay_mult=0, bypass_duplicate=True)),
         warmup_iters=iters_per_epoch,
         lr_decay_at=0.8,
         cost_input=(img, img)),

@@ -5,6 +5,7 @@
 #   python tools/make_search_split.py data/coco/annotations/instances_train2017.json \
 #       --num-search 5000 --tag detnas
 _base_ = ['mmdet::_base_/datasets/coco_detection.py']
+data_root = 'data/coco/'  # mmdet's; a {{_base_.data_root}} inside an expression is not resolved
 train_dataloader = dict(dataset=dict(ann_file='annotations/instances_train2017_detnas-train.json'))
 search_dataloader = dict(
     batch_size=1,
@@ -14,7 +15,7 @@ search_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type={{_base_.dataset_type}},
-        data_root={{_base_.data_root}},
+        data_root=data_root,
         ann_file='annotations/instances_train2017_detnas-search.json',
         data_prefix=dict(img='train2017/'),
         test_mode=True,
@@ -22,7 +23,7 @@ search_dataloader = dict(
         backend_args=None))
 search_evaluator = dict(
     type='CocoMetric',
-    ann_file={{_base_.data_root}} + 'annotations/instances_train2017_detnas-search.json',
+    ann_file=data_root + 'annotations/instances_train2017_detnas-search.json',
     metric='bbox',
     format_only=False,
     backend_args=None)
