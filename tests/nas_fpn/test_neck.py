@@ -92,3 +92,15 @@ def test_unconsumed_same_level_nodes_are_added():
     assert torch.allclose(p5, n9, atol=1e-6)
     att7 = global_attention(resample(n6, (2, 2)), resample(n9, (2, 2)), 4, 5, **kw)
     assert torch.allclose(p7, relu(att7 + p7_in), atol=1e-6)  # + the unconsumed input P7
+
+
+def test_down_resampling_is_the_tpu_same_pool_on_divisible_sizes():
+    """tpu nasfpn.py ``resample_feature_map`` pools with pool_size = strides = 2**(level gap) and
+    padding='SAME', which pads nothing when the size is a multiple of the stride (the configs
+    pad inputs to 128): every window is [k * s, k * s + s - 1], hand-computed on x[r, c] = 8 r + c.
+    PyTorch's max-pool with padding would shift them."""
+    x = torch.arange(64.).view(1, 1, 8, 8)
+    assert resample(x, (2, 2)).flatten().tolist() == [27., 31., 59., 63.]
+    assert resample(x, (4, 4)).flatten().tolist() == [
+        8. * (2 * a + 1) + 2 * b + 1 for a in range(4) for b in range(4)
+    ]

@@ -3,10 +3,12 @@ import copy
 
 import pytest
 import torch
+import torch.nn as nn
 import yaml
 
 from projects.spinenet.spinenet import (DEFAULT_GENOTYPE, GenotypeError, SpineNet, dump_genotype,
                                         load_genotype, validate_genotype)
+from projects.spinenet.spinenet.spinenet import Resample, SameMaxPool2d, same_max_pool
 
 TINY = dict(
     stem_channels=8,
@@ -160,3 +162,29 @@ def test_missing_file_is_a_clear_error():
 
 def test_validate_accepts_published():
     validate_genotype(copy.deepcopy(published()))
+
+
+def test_max_pools_pad_as_tf_same_on_even_sizes():
+    """tpu spinenet.py pools with padding='SAME': on a 4x4 map a 3x3/2 window starts at 0 and the
+    one padded row/column is after the data (PyTorch's padding=1 would give 5, 7, 13, 15)."""
+    x = torch.arange(16.).view(1, 1, 4, 4)
+    assert same_max_pool(x, 3, 2).flatten().tolist() == [10., 11., 14., 15.]
+    assert nn.MaxPool2d(3, 2, 1)(x).flatten().tolist() == [5., 7., 13., 15.]
+    odd = torch.randn(1, 2, 5, 7)  # odd sizes: SAME pads one on each side, as PyTorch does
+    assert torch.equal(same_max_pool(odd, 3, 2), nn.MaxPool2d(3, 2, 1)(odd))
+    neg = -torch.ones(1, 1, 4, 4)  # the padding is ignored by the max, not a zero
+    assert same_max_pool(neg, 3, 2).eq(-1).all()
+    m = SpineNet(**TINY)
+    assert isinstance(m.stem[1], SameMaxPool2d) and (m.stem[1].kernel, m.stem[1].stride) == (3, 2)
+
+
+def test_resampling_pools_with_the_tpu_size_and_stride():
+    """L3 -> L6 (ratio 8) on a 32-wide map: the stride-2 conv (here a plain subsampling), then a
+    5x5/4 SAME pool: windows start at 0, 4, 8, 12 and the last one ends at 15 (hand-computed on
+    x[r, c] = 32 r + c); then the nearest resize to the target width."""
+    r = Resample(4, 4, 3, 6, 4, 1., dict(type='BN'), None)
+    r.squeeze, r.down, r.expand = nn.Identity(), nn.MaxPool2d(1, 2), nn.Identity()
+    x = torch.arange(1024.).view(1, 1, 32, 32)
+    out = r(x, (4, 4))
+    ends = [min(4 * a + 4, 15) for a in range(4)]  # on the 16-wide map after the subsampling
+    assert out.flatten().tolist() == [32. * 2 * i + 2 * j for i in ends for j in ends]

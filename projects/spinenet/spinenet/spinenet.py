@@ -14,6 +14,9 @@ spinenet.py`` and ``nn_blocks.py`` for the details the paper leaves out):
   bottleneck's output / 4), down: 3x3 stride-2 conv then max-pool for larger ratios, up:
   nearest; then 1x1 conv (BN, no act) to the target block's input width (4x filters for a
   bottleneck);
+* every max-pool (stem and resampling) pads as TF's ``padding='SAME'`` does
+  (:func:`same_max_pool`): on an even size the one padded row and column go after the data, not
+  one on each side; the stride-2 convs pad symmetrically, as tpu ``conv2d_fixed_padding`` does;
 * endpoints P3..P7: 1x1 conv to ``endpoints_num_filters`` + BN + act on the output blocks;
 * blocks that no output depends on (searched genotypes can have them, the published ones do not)
   are not built: the TF graph computes and discards them, here they would only leave parameters
@@ -54,6 +57,32 @@ class ConvNormAct(nn.Sequential):
         self.add_module('bn', build_norm_layer(norm_cfg, cout)[1])
         if act_cfg:
             self.add_module('act', _act(act_cfg))
+
+
+def same_max_pool(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
+    """TF's ``max_pooling2d(padding='SAME')`` (tpu spinenet.py, stem and ``resample_with_alpha``):
+    output ``ceil(n / stride)``; the padding, ignored by the max, is split with the odd one at
+    the end (PyTorch's ``padding=k // 2`` puts one on each side, which shifts every window on an
+    even size)."""
+    pads = []
+    for n in reversed(x.shape[-2:]):  # F.pad: (left, right, top, bottom)
+        total = max((math.ceil(n / stride) - 1) * stride + kernel - n, 0)
+        pads += [total // 2, total - total // 2]
+    return F.max_pool2d(F.pad(x, pads, value=float('-inf')), kernel, stride)
+
+
+class SameMaxPool2d(nn.Module):
+    """:func:`same_max_pool` as a layer (the stem's 3x3/2 pool)."""
+
+    def __init__(self, kernel: int, stride: int):
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+
+    def forward(self, x):
+        return same_max_pool(x, self.kernel, self.stride)
+
+    def extra_repr(self):
+        return f'kernel={self.kernel}, stride={self.stride}, padding=SAME'
 
 
 class DropPath(nn.Module):
@@ -115,21 +144,18 @@ class Resample(nn.Module):
         self.src_level, self.dst_level = src_level, dst_level
         self.squeeze = ConvNormAct(cin, mid, 1, norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.down = None
-        self.pool = None
         if src_level < dst_level:
             self.down = ConvNormAct(mid, mid, 3, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg)
-            ratio = 2**(dst_level - src_level)
-            if ratio > 2:
-                k = 3 if ratio <= 4 else 5  # tpu resample_with_alpha's pool size
-                self.pool = nn.MaxPool2d(k, stride=ratio // 2, padding=k // 2)
         self.expand = ConvNormAct(mid, cout, 1, norm_cfg=norm_cfg)
 
     def forward(self, x, size):
         x = self.squeeze(x)
         if self.down is not None:
+            width, target = x.shape[-1], size[-1]
             x = self.down(x)
-            if self.pool is not None:
-                x = self.pool(x)
+            if width // target > 2:  # tpu resample_with_alpha: pool size and stride from widths
+                stride = 2 if width % target else width // target // 2
+                x = same_max_pool(x, 3 if width / target <= 4 else 5, stride)
         if tuple(x.shape[-2:]) != tuple(size):
             x = F.interpolate(x, size=size, mode='nearest')
         return self.expand(x)
@@ -187,7 +213,7 @@ class SpineNet(CheckpointGenotype, BaseModule):
 
         self.stem = nn.Sequential(
             ConvNormAct(3, stem_channels, 7, stride=2, norm_cfg=norm_cfg, act_cfg=act_cfg),
-            nn.MaxPool2d(3, stride=2, padding=1))
+            SameMaxPool2d(3, stride=2))
         # (level, block_fn, channels) of every block output, stem blocks first
         nodes = [(INIT_LEVEL, 'bottleneck', filters(INIT_LEVEL) * 4)] * num_init
         fused_all = []  # per block: indices of unconsumed blocks summed into it
