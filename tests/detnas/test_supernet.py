@@ -21,10 +21,35 @@ def _randomize_bn(model, seed=0):
             m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
 
 
-def test_channel_split_is_even_odd():
+def test_channel_splits_are_the_official_two():
+    """channel_shuffle2 (fixed networks): even / odd; channel_shuffle1 (the official supernet):
+    the groups=2 shuffle orders 0 4 1 5 2 6 3 7, then the first and second half."""
     x = torch.arange(8.).view(1, 8, 1, 1)
     a, b = channel_split_shuffle(x)
     assert a.flatten().tolist() == [0, 2, 4, 6] and b.flatten().tolist() == [1, 3, 5, 7]
+    a, b = channel_split_shuffle(x, 1)
+    assert a.flatten().tolist() == [0, 4, 1, 5] and b.flatten().tolist() == [2, 6, 3, 7]
+    for bad in (3, True, '1', 1.0):
+        with pytest.raises(ValueError, match='channel_shuffle must be 1'):
+            channel_split_shuffle(x, bad)
+        with pytest.raises(ValueError, match='channel_shuffle must be 1'):
+            DetNASShuffleNet(channel_shuffle=bad, **TINY20)
+
+
+def test_the_supernet_splits_as_the_official_supernet_and_the_fixed_net_as_released():
+    net = DetNASShuffleNet(seed=0, **TINY20)
+    fixed = DetNASShuffleNetFixed(['shuffle_3x3'] * 20, **TINY20)
+    assert {m.channel_shuffle for m in net.modules() if isinstance(m, ShuffleChoiceBlock)} == {1}
+    assert {m.channel_shuffle for m in fixed.modules() if isinstance(m, ShuffleChoiceBlock)} == {2}
+    assert net.fixed_config()['channel_shuffle'] == 1  # sliced weights keep their function
+    # the split changes what a stride-1 block computes with the same weights
+    torch.manual_seed(0)
+    one = ShuffleChoiceBlock('shuffle_3x3', 16, 16, 1, channel_shuffle=1).eval()
+    two = ShuffleChoiceBlock('shuffle_3x3', 16, 16, 1, channel_shuffle=2).eval()
+    two.load_state_dict(one.state_dict())
+    x = torch.randn(1, 16, 4, 4)
+    with torch.no_grad():
+        assert not torch.allclose(one(x), two(x))
 
 
 @pytest.mark.parametrize('choice', CHOICES)

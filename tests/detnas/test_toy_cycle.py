@@ -36,6 +36,7 @@ def test_supernet_search_export_retrain_eval(tmp_path, toy_coco, monkeypatch):
     # the exported subnet is the best path's weights, keyed for the fixed backbone
     ckpt = torch.load(work / 'search' / 'best_subnet.pth', map_location='cpu')
     assert ckpt['meta']['genotype'] == best['genotype'] and ckpt['meta']['bn_stats'] == 'as scored'
+    assert ckpt['meta']['channel_shuffle'] == 1  # the supernet's split, which the fixed net needs
     assert 'backbone.layers.0.proj.0.weight' in ckpt['state_dict']
     assert not any('shuffle_3x3' in k for k in ckpt['state_dict'])
     # ... and scores what the search measured: the fixed detector with the sliced weights (BN
@@ -46,6 +47,7 @@ def test_supernet_search_export_retrain_eval(tmp_path, toy_coco, monkeypatch):
         str(work / 'search' / 'best_subnet.pth'), '--work-dir',
         str(tmp_path / 'check'), '--cfg-options',
         f'model.backbone.genotype={work}/search/best_genotype.yaml',
+        f'model.backbone.channel_shuffle={ckpt["meta"]["channel_shuffle"]}',
         'test_dataloader.dataset.ann_file=annotations/instances_search.json',
         'test_dataloader.dataset.data_prefix.img=train/',
         'test_evaluator.ann_file=data/toy_coco/annotations/instances_search.json'

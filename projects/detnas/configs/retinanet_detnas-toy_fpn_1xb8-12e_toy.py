@@ -3,9 +3,11 @@
 # paper retrains the found path rather than inheriting supernet weights). Default: the published
 # DetNAS-COCO-RetinaNet-300M path; demo.sh passes the search result unchanged:
 #   --cfg-options model.backbone.genotype=WORK/search/best_genotype.yaml
-# The search's best_subnet.pth (the path's supernet weights) loads into this model as is:
+# The search's best_subnet.pth (the path's supernet weights) loads into this model, with the
+# supernet's channel split (the official supernet's channel_shuffle1; retrains use the released
+# networks' channel_shuffle2):
 #   mim test mmdet <this config> --checkpoint WORK/search/best_subnet.pth --cfg-options \
-#       model.backbone.genotype=WORK/search/best_genotype.yaml
+#       model.backbone.genotype=WORK/search/best_genotype.yaml model.backbone.channel_shuffle=1
 _base_ = ['./_base_/retinanet_detnas-toy_fpn.py']
 model = dict(
     backbone=dict(

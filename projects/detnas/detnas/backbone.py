@@ -14,7 +14,7 @@ from mmcv.cnn import build_norm_layer
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
-from .blocks import CHOICES, ShuffleChoiceBlock
+from .blocks import CHOICES, ShuffleChoiceBlock, check_shuffle
 from .flops import get_flops_table
 from .genotype import (CheckpointGenotype, GenotypeError, encode_genotype_state, load_genotype,
                        normalize_channels, normalize_repeats, validate_genotype)
@@ -43,8 +43,9 @@ class _DetNASBase(BaseModule):
     """Stem + per-position block construction shared by the supernet and the fixed network."""
 
     def __init__(self, stage_repeats, stage_out_channels, out_indices, norm_cfg, norm_eval,
-                 init_cfg):
+                 channel_shuffle, init_cfg):
         super().__init__(init_cfg=init_cfg)
+        self.channel_shuffle = check_shuffle(channel_shuffle)  # before any layer is built
         self.stage_repeats = normalize_repeats(stage_repeats)
         self.stage_out_channels = normalize_channels(stage_out_channels)
         if any(i not in range(4) for i in out_indices):
@@ -70,7 +71,8 @@ class _DetNASBase(BaseModule):
 
     def _make_block(self, index, choice):
         in_ch, out_ch, stride = self.block_specs[index]
-        return ShuffleChoiceBlock(choice, in_ch, out_ch, stride, self.norm_cfg)
+        return ShuffleChoiceBlock(choice, in_ch, out_ch, stride, self.norm_cfg,
+                                  self.channel_shuffle)
 
     def init_weights(self):
         if self.init_cfg is None:
@@ -125,6 +127,10 @@ class DetNASShuffleNet(_DetNASBase):
         seed (int, optional): seed of the backbone's own path sampler; None draws it from
             Python's ``random``, which the runner seeds (``randomness.seed``) before it builds
             the model, so the runner's seed fixes the path sequence.
+        channel_shuffle (int): the stride-1 blocks' channel split: 1, the official supernet's
+            (``Supernet-ImageNet/shuffle_blocks.py``, ``CHANNEL_SHUFFLE_METHOD: 1`` in the
+            ``*_search.yaml`` configs), so official supernet weights compute what they computed
+            there; 2 is the fixed networks' (see :func:`.blocks.channel_split_shuffle`).
     """
 
     def __init__(self,
@@ -137,9 +143,10 @@ class DetNASShuffleNet(_DetNASBase):
                  flops_bins=None,
                  flops_bins_tries=500,
                  seed=None,
+                 channel_shuffle=1,
                  init_cfg=None):
         super().__init__(stage_repeats, stage_out_channels, out_indices, norm_cfg, norm_eval,
-                         init_cfg)
+                         channel_shuffle, init_cfg)
         if flops_bins is not None:
             low, high, step = flops_bins
             if not 0 < step <= high - low:
@@ -189,7 +196,9 @@ class DetNASShuffleNet(_DetNASBase):
 
     # --- export --------------------------------------------------------------------------------
     def fixed_config(self, genotype=None):
-        """Config dict of the :class:`DetNASShuffleNetFixed` for ``genotype`` (default: current)."""
+        """Config dict of the :class:`DetNASShuffleNetFixed` for ``genotype`` (default: current),
+        with the supernet's channel split, so the sliced weights (:meth:`export_state_dict`)
+        compute in it what they compute in the supernet."""
         genotype = validate_genotype(self._choice if genotype is None else genotype,
                                      self.num_blocks)
         return dict(
@@ -198,7 +207,8 @@ class DetNASShuffleNet(_DetNASBase):
             stage_repeats=list(self.stage_repeats),
             stage_out_channels=list(self.stage_out_channels),
             out_indices=self.out_indices,
-            norm_cfg=self.norm_cfg)
+            norm_cfg=self.norm_cfg,
+            channel_shuffle=self.channel_shuffle)
 
     def export_state_dict(self, genotype=None):
         """Weights of the path ``genotype`` sliced from the supernet, keyed for
@@ -258,6 +268,9 @@ class DetNASShuffleNetFixed(CheckpointGenotype, _DetNASBase):
             block (then ``stage_repeats`` / ``stage_out_channels`` are required).
         stage_repeats, stage_out_channels: override / complete the YAML's widths.
         out_indices, norm_cfg, norm_eval, init_cfg: as :class:`DetNASShuffleNet`.
+        channel_shuffle (int): 2, the released networks' channel split (the default of the
+            official ``CHANNEL_SHUFFLE_METHOD``); 1 for weights sliced from a supernet
+            (``best_subnet.pth``), which splits as the official supernet does.
     """
 
     def __init__(self,
@@ -267,6 +280,7 @@ class DetNASShuffleNetFixed(CheckpointGenotype, _DetNASBase):
                  out_indices=(0, 1, 2, 3),
                  norm_cfg=dict(type='BN'),
                  norm_eval=False,
+                 channel_shuffle=2,
                  init_cfg=None):
         if isinstance(genotype, (str, dict)):
             data = load_genotype(genotype)
@@ -276,7 +290,7 @@ class DetNASShuffleNetFixed(CheckpointGenotype, _DetNASBase):
         if stage_repeats is None or stage_out_channels is None:
             raise GenotypeError('a genotype list needs stage_repeats and stage_out_channels')
         super().__init__(stage_repeats, stage_out_channels, out_indices, norm_cfg, norm_eval,
-                         init_cfg)
+                         channel_shuffle, init_cfg)
         self.genotype = validate_genotype(genotype, self.num_blocks)
         self.layers = nn.ModuleList(self._make_block(i, c) for i, c in enumerate(self.genotype))
 

@@ -196,6 +196,7 @@ class DetNASSupernetObjective:
             genotype=best.genotype,
             score=best.score,
             bn_stats=bn_stats,
+            channel_shuffle=self.supernet.channel_shuffle,  # the fixed backbone needs the same
             stage_repeats=self.supernet.stage_repeats,
             stage_out_channels=self.supernet.stage_out_channels)
         path = osp.join(work_dir, 'best_subnet.pth')
