@@ -76,7 +76,7 @@ SEARCH_STEP = {
     dict(
         max_epochs=1,
         arch_start_epoch=0,
-        prune=dict(start_epoch=1, every=1),
+        prune=dict(start_epoch=0, every=1),
         objective=dict(max_batches=1)),
     'AutoFPNSearchLoop':
     dict(max_epochs=1, arch_start_epoch=0, objective=dict(max_batches=1)),

@@ -84,6 +84,9 @@ def test_aliases_and_refused_names():
     assert canonical_op_name('ir_k5_e6_r2') == canonical_op_name('ir_k5_e6_d2') == 'ir_k5_d2_e6'
     assert canonical_op_name('ir_k3_e6_d3') == 'ir_k3_d3_e6'
     assert canonical_op_name('conv_1x1') == 'conv_k1_d1'
+    # the official MBBlock's 7th argument is the dilation: 's2' ops are dilated, expansion 1
+    assert canonical_op_name('ir_k3_s2') == canonical_op_name('ir_k3_e1_d2') == 'ir_k3_d2_e1'
+    assert canonical_op_name('ir_k5_s2') == 'ir_k5_d2_e1'
     for name, why in NOT_ALIASED.items():
         assert name not in ALIASES
         with pytest.raises(KeyError, match='not a Hit-Detector op'):

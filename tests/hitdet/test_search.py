@@ -13,9 +13,10 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from projects.hitdet.hitdet import (OP_POOL, OPS, ExpectedCost, MixedOp, arch_parameters,
-                                    count_gmacs, mixed_ops, resolve_candidates, subspace,
-                                    weight_parameters)
+from projects.hitdet.hitdet import (OP_POOL, OPS, ExpectedCost, HitDetDetectionObjective,
+                                    HitDetHalfSampler, MixedOp, arch_parameters,
+                                    carry_optimizer_state, count_gmacs, mixed_ops, prune_schedule,
+                                    resolve_candidates, subspace, weight_parameters)
 
 SEARCH_CFG = 'projects/hitdet/configs/hitdet_search_faster-rcnn-w0.25_toy.py'
 
@@ -89,6 +90,30 @@ def test_trinity_supernet_has_alpha_beta_gamma_and_its_expected_flops(toy_coco):
         sum(float(t[0]) for n, t in cost.table.items() if n != 'backbone.layers.1'))
 
 
+def test_the_head_cost_counts_every_roi(toy_coco):
+    """The RoI head's candidates run once per RoI: C(gamma) counts them at the objective's
+    ``rois`` (1000 by default, the test-time proposals), the backbone's and neck's once."""
+    init_default_scope('mmdet')
+    model = MODELS.build(Config.fromfile(SEARCH_CFG).model)
+    names = {
+        c: [f'{a}.{n}' for n, _ in mixed_ops(getattr(model, a))]
+        for c, a in (('backbone', 'backbone'), ('neck', 'neck'), ('head', 'roi_head'))
+    }
+    costs = {}
+    for rois in (1, 1000):
+        objective = HitDetDetectionObjective(nominal_sizes=dict(backbone=96, neck=96, rois=rois))
+        objective.model = model
+        costs[rois] = ExpectedCost(objective, model, names).expected()
+    assert float(costs[1000]['head']) == pytest.approx(1000 * float(costs[1]['head']), rel=1e-6)
+    for comp in ('backbone', 'neck'):
+        assert float(costs[1000][comp]) == float(costs[1][comp])
+    assert HitDetDetectionObjective().nominal_sizes['rois'] == 1000
+    with pytest.raises(TypeError, match='nominal_sizes.rois'):
+        HitDetDetectionObjective(nominal_sizes=dict(rois=0))
+    with pytest.raises(ValueError, match='unknown keys'):
+        HitDetDetectionObjective(nominal_sizes=dict(proposals=1000))
+
+
 def _synthetic_run(tmp_path, toy_coco, stage, candidates, target, **train_cfg):
     cfg = Config.fromfile(SEARCH_CFG)
     cfg.train_cfg.objective = dict(
@@ -117,7 +142,7 @@ def test_screening_keeps_and_search_picks_the_dominant_op(tmp_path, toy_coco, se
         target,
         max_epochs=6,
         arch_start_epoch=1,
-        prune=dict(start_epoch=4, every=1, drop=8, keep=8),
+        prune=dict(start_epoch=3, every=1, drop=8, keep=8),
         # the paper's ablation values are 0 / 0.01 / 0.1 (0.1 shipped); this test is about the
         # ranking and the pruning schedule, so 0: the penalty on raw alpha pulls every position
         # toward uniform and at 0.01 drops a target op in 3 of seeds 0-5 (README, Evidence)
@@ -158,17 +183,21 @@ def test_coco_search_configs_carry_the_papers_settings(component):
     init_default_scope('mmdet')
     search = Config.fromfile('projects/hitdet/configs/hitdet_search_faster-rcnn_8xb2-12e_coco.py')
     t = search.train_cfg
-    assert (t.stage, t.max_epochs, t.arch_start_epoch, t.cost_weight) == ('search', 12, 6, 0.01)
-    assert (t.weight_optimizer.type, t.weight_optimizer.lr, t.weight_optimizer.momentum) == \
-        ('SGD', 0.04, 0.9)
+    # architecture updates "from epoch 6" of 12 (Sec. 4.1): the 6th, index 5
+    assert (t.stage, t.max_epochs, t.arch_start_epoch, t.cost_weight) == ('search', 12, 5, 0.01)
+    w = t.weight_optimizer  # weight decay: the official retrain's 1e-4
+    assert (w.type, w.lr, w.momentum, w.weight_decay) == ('SGD', 0.04, 0.9, 1e-4)
     assert (t.arch_optimizer.type, t.arch_optimizer.lr) == ('Adam', 4e-4)
-    assert t.objective.nominal_sizes == dict(backbone=800, neck=640, roi=7)
+    assert t.objective.nominal_sizes == dict(backbone=800, neck=640, roi=7, rois=1000)
     assert search.train_dataloader.batch_size * 8 == 16
     screen = Config.fromfile(
         f'projects/hitdet/configs/hitdet_screen-{component}_faster-rcnn_8xb2-12e_coco.py')
     s = screen.train_cfg
-    assert (s.stage, s.sparsity_weight, s.max_epochs, s.arch_start_epoch) == ('screen', 0.1, 12, 6)
-    assert s.prune.keep == 8
+    assert (s.stage, s.sparsity_weight, s.max_epochs, s.arch_start_epoch) == ('screen', 0.1, 12, 5)
+    # every prune follows informed updates, and the pool ends at the paper's 8 ops
+    plan = prune_schedule(32, s.max_epochs, s.prune)
+    assert plan[0][0] >= s.arch_start_epoch and plan[-1][1] == 8 == s.prune.keep
+    assert plan[-1][0] < s.max_epochs
     cands = dict(
         backbone=screen.model.backbone.candidates,
         neck=screen.model.neck.candidates,
@@ -177,3 +206,65 @@ def test_coco_search_configs_carry_the_papers_settings(component):
     model = MODELS.build(screen.model)  # builds; 32 candidates at the screened positions
     positions = [m for _, m in mixed_ops(model) if len(m.names) == 32]
     assert len(positions) == dict(backbone=20, neck=8, head=4)[component]
+
+
+def test_prune_schedule_counts_epochs_as_the_architecture_updates_do(tmp_path, toy_coco):
+    """Epochs are counted from 0 for both: a prune after the epoch before the first architecture
+    update would rank untouched, equal weights, so it is refused before the search starts; the
+    schedule's prunes follow the epochs it names (32 -> 24 -> 16 -> 8 after epochs 3, 4, 5)."""
+    assert prune_schedule(32, 6, dict(start_epoch=3, every=1, drop=8, keep=8)) == \
+        [(3, 24), (4, 16), (5, 8)]
+    assert prune_schedule(32, 12, dict(start_epoch=6, every=2, drop=4, keep=8)) == \
+        [(6, 28), (8, 24), (10, 20)]  # too few epochs: ends above keep (the loop warns)
+    target = dict(head=['sep_k3_d1', 'ir_k5_d2_e3'])
+    with pytest.raises(ValueError, match='before the first architecture update'):
+        _synthetic_run(
+            tmp_path / 'early',
+            toy_coco,
+            'screen',
+            dict(head=list(OP_POOL)),
+            target,
+            max_epochs=4,
+            arch_start_epoch=2,
+            prune=dict(start_epoch=1))
+    for bad in (dict(every=0), dict(drop=True), dict(keep='8')):
+        with pytest.raises(TypeError, match='train_cfg.prune'):
+            _synthetic_run(
+                tmp_path / 'bad',
+                toy_coco,
+                'screen',
+                dict(head=list(OP_POOL)),
+                target,
+                max_epochs=4,
+                arch_start_epoch=1,
+                prune=bad)
+
+
+def test_the_half_sampler_gives_every_rank_as_many_images(monkeypatch):
+    """Two halves of 7 images split over 2 ranks: both ranks get 4 per half (the half padded with
+    its first image), so no rank takes a data-parallel step alone; together they cover the half,
+    and the two halves do not overlap."""
+    import projects.hitdet.hitdet.objectives as objectives
+    seen = {}
+    for rank in (0, 1):
+        monkeypatch.setattr(objectives, 'get_dist_info', lambda r=rank: (r, 2))
+        for half in ('weights', 'arch'):
+            sampler = HitDetHalfSampler(list(range(14)), half, split_seed=3, seed=0)
+            sampler.set_epoch(1)
+            seen[rank, half] = list(sampler)
+            assert len(seen[rank, half]) == len(sampler) == 4
+    for half in ('weights', 'arch'):
+        assert len(set(seen[0, half] + seen[1, half])) == 7
+    assert not set(seen[0, 'weights'] + seen[1, 'weights']) & set(seen[0, 'arch'] + seen[1, 'arch'])
+
+
+def test_a_prune_keeps_the_momentum_of_the_kept_weights():
+    kept, dropped = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))
+    old = torch.optim.SGD([kept, dropped], lr=0.1, momentum=0.9)
+    (kept.sum() + dropped.sum()).backward()
+    old.step()
+    new = torch.optim.SGD([kept], lr=0.1, momentum=0.9)
+    carry_optimizer_state(old, new)
+    assert torch.equal(new.state[kept]['momentum_buffer'], old.state[kept]['momentum_buffer'])
+    assert dropped not in new.state
+    carry_optimizer_state(None, new)  # nothing to carry: no error

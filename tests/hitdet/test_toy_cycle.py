@@ -24,7 +24,7 @@ def test_screen_search_export_retrain_eval(tmp_path, toy_coco):
         for k in env:
             os.environ.pop(k)
     screened = yaml.safe_load((work / 'screen-head' / 'screened_ops.yaml').read_text())
-    assert len(screened['head']) == 8  # 32 -> 24 -> 16 -> 8 over the 3 screening epochs
+    assert len(screened['head']) == 8  # 32 -> 20 -> 8 after the last two of 3 screening epochs
     rows = [
         json.loads(line)
         for line in (work / 'search' / 'search_history.jsonl').read_text().splitlines()

@@ -370,7 +370,7 @@ def _differentiable_real(inputs, ranks):
 
 
 def _hitdet_screen_real(inputs, ranks):
-    return dict(_differentiable_real(inputs, ranks), **{'train_cfg.prune.start_epoch': 1})
+    return dict(_differentiable_real(inputs, ranks), **{'train_cfg.prune.start_epoch': 0})
 
 
 def _auto_fpn_head_real(inputs, ranks):

@@ -2,8 +2,8 @@
 # supernet (a mixed op at each of the 20 + 8 + 4 positions over the sub-spaces), first-order
 # alternating updates (weights on one half of train2017, alpha/beta/gamma on the other), loss =
 # detection loss + 0.01 x expected GFLOPs; weights SGD lr 0.04 momentum 0.9 cosine, architecture
-# Adam 4e-4 from epoch 6 of 12 (the screening's optimisers, which the paper reuses), 8 GPUs x 2
-# images (the official retrain's batch), SyncBN.
+# Adam 4e-4 from the 6th of 12 epochs (the screening's optimisers, which the paper reuses), 8 GPUs
+# x 2 images (the official retrain's batch), SyncBN.
 #   mim train mmdet projects/hitdet/configs/hitdet_search_faster-rcnn_8xb2-12e_coco.py \
 #       --launcher pytorch --gpus 8 --cfg-options \
 #       model.backbone.candidates=work_dirs/hitdet_screen-backbone_faster-rcnn_8xb2-12e_coco/screened_ops.yaml \
@@ -56,10 +56,12 @@ train_cfg = dict(
     objective=dict(
         type='HitDetDetectionObjective',
         split_seed=0,
-        nominal_sizes=dict(backbone=800, neck=640, roi=7)),  # fbnet.py:29, hit_neck_search.py:33
+        # fbnet.py:29, hit_neck_search.py:33; the head counted on 1000 RoIs (test-time proposals)
+        nominal_sizes=dict(backbone=800, neck=640, roi=7, rois=1000)),
     max_epochs=12,
-    arch_start_epoch=6,
-    weight_optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=4e-5),
+    arch_start_epoch=5,  # "from epoch 6" of 12 (Sec. 4.1), counted from 0
+    # weight decay: the official retrain's (configs/nas_trinity/2stage_hitdet.py)
+    weight_optimizer=dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=1e-4),
     arch_optimizer=dict(type='Adam', lr=4e-4, betas=(0.5, 0.999), weight_decay=1e-3),
     grad_clip=35.,
     cost_weight=0.01,

@@ -19,7 +19,7 @@ from .objectives import (Evaluation, HitDetDetectionObjective, HitDetHalfSampler
 from .ops import (ALIASES, CODE_ONLY_OPS, NOT_ALIASED, OP_POOL, OPS, ConvBlock, ConvBNReLU, MBBlock,
                   SepBlock, build_op, canonical_op_name, parse_op_name)
 from .roi_head import HitDetBBoxHead, HitDetBBoxHeadBase
-from .search_loop import HitDetSearchLoop
+from .search_loop import HitDetSearchLoop, carry_optimizer_state, prune_schedule
 from .search_records import SearchHistory, SearchRecord
 from .spaces import (COMPONENTS, NUM_POSITIONS, PAPER_BACKBONE_AS_PRINTED, RELEASED_SUBSPACE,
                      SUBSPACES, Position, backbone_positions, head_positions, neck_positions,
@@ -39,6 +39,6 @@ __all__ = [
     'head_positions', 'neck_positions', 'positions', 'subspace', 'ExpectedCost', 'count_gmacs',
     'MixedOp', 'arch_parameters', 'mixed_ops', 'weight_parameters', 'Evaluation',
     'HitDetDetectionObjective', 'HitDetHalfSampler', 'HitDetSyntheticObjective', 'HitDetSearchLoop',
-    'SearchHistory', 'SearchRecord', 'HitDetSuperBackbone', 'HitDetSuperBBoxHead',
-    'HitDetSuperNeck', 'resolve_candidates'
+    'prune_schedule', 'carry_optimizer_state', 'SearchHistory', 'SearchRecord',
+    'HitDetSuperBackbone', 'HitDetSuperBBoxHead', 'HitDetSuperNeck', 'resolve_candidates'
 ]

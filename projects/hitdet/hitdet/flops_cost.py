@@ -7,6 +7,8 @@ Here C(component) = sum over its positions of ``softmax(arch_alpha) . flops``, w
 is candidate i's cost at that position, counted once at the nominal input size
 (``objective.nominal_forward``) in GFLOPs = 1e9 multiply-accumulates of its convolutions and
 linear layers (BN and activations are left out: per op they are a small, nearly constant share).
+A component's costs are multiplied by ``objective.cost_scale`` where it names one: the RoI head's
+candidates run once per RoI, so they count at the objective's number of RoIs (1000 on COCO).
 """
 from typing import Dict, List
 
@@ -49,7 +51,8 @@ class ExpectedCost:
     """Per-candidate GFLOPs of every position of ``objective.model``, and their expectations.
 
     Args:
-        objective: has ``nominal_forward()`` (see :mod:`.objectives`).
+        objective: has ``nominal_forward()`` and may have ``cost_scale`` (see
+            :mod:`.objectives`).
         supernet (nn.Module): the (unwrapped) model the component names refer to.
         components (dict): component -> module names of its positions.
     """
@@ -72,10 +75,12 @@ class ExpectedCost:
         modules = dict(supernet.named_modules())
         self.components = components
         self.table: Dict[str, torch.Tensor] = {}
-        for names in components.values():
+        scale = getattr(objective, 'cost_scale', {})
+        for comp, names in components.items():
             for name in names:
                 m = modules[name]
-                self.table[name] = torch.tensor([count_gmacs(op, shapes[m]) for op in m.ops])
+                self.table[name] = scale.get(comp, 1) * torch.tensor(
+                    [count_gmacs(op, shapes[m]) for op in m.ops])
         self._modules = {name: modules[name] for names in components.values() for name in names}
 
     def expected(self) -> Dict[str, torch.Tensor]:

@@ -16,7 +16,8 @@ The interface the loop drives: ``setup(runner, loop)``, ``model`` (the supernet,
 its positions), ``batches(half, epoch)`` (``half`` = 'weights' or 'arch'; the same batches for
 the same epoch, so a resumed epoch repeats itself), ``loss(batch) -> dict``,
 ``nominal_forward()`` (runs every position at the input size its FLOPs are counted at, see
-:mod:`.flops_cost`), ``rewrap()`` (after pruning: a data-parallel model is wrapped anew),
+:mod:`.flops_cost`), ``cost_scale`` (component -> factor of its counted FLOPs: the head's
+RoIs), ``rewrap()`` (after pruning: a data-parallel model is wrapped anew),
 ``metric_keys`` and ``__call__(genotype, seed) -> Evaluation`` (metrics of
 the genotype decoded at an epoch's end beyond the loop's own losses; the detection objective has
 none, the synthetic one the match with its target).
@@ -47,7 +48,9 @@ class Evaluation(NamedTuple):
 @DATA_SAMPLERS.register_module()
 class HitDetHalfSampler(Sampler):
     """One half of a seeded 50/50 split of the dataset, shuffled per epoch, sharded over ranks
-    (the supernet trains data-parallel).
+    (the supernet trains data-parallel). Every rank gets as many images: the shuffled half is
+    padded with its first images to a multiple of the ranks, as mmengine's ``DefaultSampler``
+    does, so no rank starts a data-parallel step that another rank does not take.
 
     Args:
         half (str): 'weights' or 'arch'.
@@ -68,10 +71,11 @@ class HitDetHalfSampler(Sampler):
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed + self.epoch)
         order = [self.indices[i] for i in torch.randperm(len(self.indices), generator=g)]
+        order += order[:len(self) * self.world - len(order)]
         return iter(order[self.rank::self.world])
 
     def __len__(self) -> int:
-        return len(self.indices[self.rank::self.world])
+        return -(-len(self.indices) // self.world)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -88,7 +92,10 @@ class HitDetDetectionObjective:
         nominal_sizes (dict): input sizes the candidates' FLOPs are measured at
             (:mod:`.flops_cost`): ``backbone`` (image side; official ``fbnet.py``: 800),
             ``neck`` (image side whose backbone features feed the neck; official
-            ``hit_neck_search.py``: 160/80/40/20 maps, i.e. 640), ``roi`` (RoI side, 7).
+            ``hit_neck_search.py``: 160/80/40/20 maps, i.e. 640), ``roi`` (RoI side, 7),
+            ``rois`` (RoIs per image the head's FLOPs count: 1000, the proposals Faster R-CNN's
+            head runs on at test time, as the paper counts the detector's FLOPs; the head's
+            candidates are counted on one RoI and scaled, which is exact for convs and linears).
     """
 
     metric_keys = set()
@@ -98,8 +105,16 @@ class HitDetDetectionObjective:
                  max_batches: Optional[int] = None,
                  nominal_sizes: Optional[dict] = None):
         self.split_seed, self.max_batches = split_seed, max_batches
-        self.nominal_sizes = dict(backbone=800, neck=640, roi=7)
+        self.nominal_sizes = dict(backbone=800, neck=640, roi=7, rois=1000)
+        unknown = set(nominal_sizes or {}) - set(self.nominal_sizes)
+        if unknown:
+            raise ValueError(f'nominal_sizes: unknown keys {sorted(unknown)}; expected '
+                             f'{sorted(self.nominal_sizes)}')
         self.nominal_sizes.update(nominal_sizes or {})
+        for key, value in self.nominal_sizes.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TypeError(f'nominal_sizes.{key} must be a positive int, got {value!r}')
+        self.cost_scale = dict(head=self.nominal_sizes['rois'])
 
     def setup(self, runner, loop) -> None:
         self.runner = runner
@@ -121,7 +136,8 @@ class HitDetDetectionObjective:
     @torch.no_grad()
     def nominal_forward(self) -> None:
         """The backbone on a ``backbone``-sized image, the neck on the backbone's features of a
-        ``neck``-sized image, the RoI head's blocks on one ``roi``-sized RoI feature."""
+        ``neck``-sized image, the RoI head's blocks on one ``roi``-sized RoI feature (scaled to
+        ``rois`` RoIs by ``cost_scale``)."""
         module = self.model.module if is_model_wrapper(self.model) else self.model
         sizes = self.nominal_sizes
         device = next(module.parameters()).device
@@ -206,6 +222,7 @@ class HitDetSyntheticObjective:
     """
 
     metric_keys = {'synthetic/match'}
+    cost_scale: Dict[str, int] = {}
 
     def __init__(self,
                  target,

@@ -92,6 +92,10 @@ ALIASES = {
     'ir_k5_e1_d2': 'ir_k5_d2_e1',
     'ir_k5_e6_d2': 'ir_k5_d2_e6',
     'ir_k5_e6_d3': 'ir_k5_d3_e6',
+    # 's2' is dilation 2, not a stride or groups: MBBlock(..., expansion 1, stride, k, 2), whose
+    # 7th argument is the dilation (fbnet_blocks.py:27/35, mbblock_ops.py:19/25, hit_ops.py:31/52)
+    'ir_k3_s2': 'ir_k3_d2_e1',
+    'ir_k5_s2': 'ir_k5_d2_e1',
     # necks/auto_neck/hit_ops.py:61-75 (neck SepBlock 'sd', ConvBlock 1x1)
     'sd_k3_d1': 'sep_k3_d1',
     'sd_k3_d3': 'sep_k3_d3',
@@ -110,8 +114,6 @@ NOT_ALIASED = {
     'conv3': 'fbnet_blocks.py:40 / mbblock_ops.py:31: 3x3 conv without bias -> BN -> ReLU',
     'conv5': 'mbblock_ops.py:32: 5x5 conv without bias -> BN -> ReLU',
     'ir_k7_e3': 'hit_ops.py:55 / mbblock_ops.py:26: k7 e3 is not in the paper\'s pool',
-    'ir_k3_s2': 'fbnet_blocks.py:27: grouped (groups=2) inverted residual, not in the pool',
-    'ir_k5_s2': 'fbnet_blocks.py:35: grouped (groups=2) inverted residual, not in the pool',
     'skip': 'fbnet_blocks.py:17: identity, not in the pool',
 }
 

@@ -3,17 +3,20 @@
 * ``stage='screen'``: the supernet of one component holds the whole candidate pool at each
   position; the architecture weights are trained with a column-sparse (group-lasso) penalty
   ``mu * sum_i ||alpha_{:, i}||_2`` over the ops' columns (mu = 0.1; the paper's Eq. 4 is not
-  readable, this is the note's reading) and no resource term; from ``prune.start_epoch`` on,
-  every ``prune.every`` epochs the ``prune.drop`` ops of lowest mean weight over the positions are
-  removed, until ``prune.keep`` (8) remain. The kept ops are written to ``screened_ops.yaml``,
-  the sub-space the next stage reads.
+  readable, this is the note's reading) and no resource term; after epoch ``prune.start_epoch``
+  and every ``prune.every`` epochs after it, the ``prune.drop`` ops of lowest mean weight over the
+  positions are removed, until ``prune.keep`` (8) remain (:func:`prune_schedule`). Epochs are
+  counted from 0, as ``arch_start_epoch``; a prune must follow at least one epoch of
+  architecture updates (``prune.start_epoch >= arch_start_epoch``), or it would rank untouched,
+  all-equal weights. The kept ops are written to ``screened_ops.yaml``, the sub-space the next
+  stage reads.
 * ``stage='search'``: the trinity supernet over the screened sub-spaces; first-order DARTS with
   alternating updates (weights on one half of the training set, architecture weights on the
   other) and loss = detection loss + lambda (C(alpha) + C(beta) + C(gamma)) (:mod:`.flops_cost`).
 
 Both: weights SGD (lr 0.04, momentum 0.9, cosine over the epochs), architecture weights Adam
-(lr 4e-4) from ``arch_start_epoch`` (paper: epoch 6 of 12). The decoded genotype (the op of the
-highest weight at each position) is recorded after every epoch.
+(lr 4e-4) from ``arch_start_epoch`` (counted from 0; paper: "from epoch 6" of 12, index 5). The
+decoded genotype (the op of the highest weight at each position) is recorded after every epoch.
 
 The loop follows the suite's search-loop contract (``projects/hitdet/README.md``, "Search"): one
 epoch per step (train -> decode -> evaluate -> record -> save); ``search_history.jsonl`` has one
@@ -30,7 +33,7 @@ import os.path as osp
 import random
 import time
 import traceback
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -69,6 +72,31 @@ def _from_rank0(obj):
     return box[0]
 
 
+def carry_optimizer_state(old: Optional[torch.optim.Optimizer],
+                          new: Optional[torch.optim.Optimizer]) -> None:
+    """Give ``new`` the state (SGD momentum) ``old`` holds for the parameters they share: after a
+    prune the weights of the kept ops are the same tensors and keep their momentum; only the
+    dropped ops' state goes."""
+    if old is None or new is None:
+        return
+    for group in new.param_groups:
+        for p in group['params']:
+            if p in old.state:
+                new.state[p] = old.state[p]
+
+
+def prune_schedule(num_ops: int, max_epochs: int, prune: dict) -> List[Tuple[int, int]]:
+    """The screening's prunes: ``(epoch, ops left after it)`` for a component of ``num_ops``
+    candidates, epochs counted from 0 (the prune follows that epoch's training)."""
+    out, left = [], num_ops
+    for epoch in range(prune['start_epoch'], max_epochs, prune['every']):
+        if left <= prune['keep']:
+            break
+        left = max(prune['keep'], left - prune['drop'])
+        out.append((epoch, left))
+    return out
+
+
 @LOOPS.register_module()
 class HitDetSearchLoop(BaseLoop):
     """Differentiable search (see the module docstring).
@@ -80,15 +108,18 @@ class HitDetSearchLoop(BaseLoop):
             or ``HitDetSyntheticObjective`` (a known optimum).
         stage (str): 'screen' or 'search'.
         max_epochs (int): epochs (paper: 12).
-        arch_start_epoch (int): first epoch with architecture updates (paper: 6).
+        arch_start_epoch (int): first epoch with architecture updates, counted from 0 (paper:
+            "from epoch 6", the 6th of 12: 5).
         weight_optimizer (dict): torch optimizer of the weights (paper: SGD lr 0.04, momentum 0.9;
-            weight decay not published, ours 4e-5 as the official retrain).
+            weight decay 1e-4, the official retrain's, ``configs/nas_trinity/2stage_hitdet.py``).
         arch_optimizer (dict): torch optimizer of the architecture weights (paper: Adam lr 4e-4;
             betas and weight decay not published, DARTS's (0.5, 0.999) and 1e-3).
         grad_clip (float): max norm of the weights' gradient (official retrain: 35).
         cost_weight (float): lambda of the FLOPs term, search stage (paper: 0.01).
         sparsity_weight (float): mu of the group-lasso term, screen stage (paper: 0.1).
-        prune (dict): screen stage: ``start_epoch``, ``every``, ``drop``, ``keep``.
+        prune (dict): screen stage: ``start_epoch`` (the first epoch after which it prunes,
+            counted from 0, at least ``arch_start_epoch``; default ``arch_start_epoch``),
+            ``every``, ``drop``, ``keep`` (see :func:`prune_schedule`).
         score_key (str): the metric of an epoch's row (the loop's losses or the objective's).
         allow_changed_settings (bool): resume even if the settings differ from the stored ones.
         seed (int): seeds the supernet's init and the batches' order.
@@ -100,7 +131,7 @@ class HitDetSearchLoop(BaseLoop):
                  objective: dict,
                  stage: str = 'search',
                  max_epochs: int = 12,
-                 arch_start_epoch: int = 6,
+                 arch_start_epoch: int = 5,
                  weight_optimizer: Optional[dict] = None,
                  arch_optimizer: Optional[dict] = None,
                  grad_clip: Optional[float] = 35.,
@@ -129,7 +160,7 @@ class HitDetSearchLoop(BaseLoop):
         loader_cfg['persistent_workers'] = False  # new workers per epoch (_seed_epoch)
         super().__init__(runner, runner.build_dataloader(loader_cfg, seed=seed))
         self.stage, self.max_epochs_, self.arch_start_epoch = stage, max_epochs, arch_start_epoch
-        self.weight_optimizer_cfg = dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=4e-5)
+        self.weight_optimizer_cfg = dict(type='SGD', lr=0.04, momentum=0.9, weight_decay=1e-4)
         self.weight_optimizer_cfg.update(weight_optimizer or {})
         self.arch_optimizer_cfg = dict(type='Adam', lr=4e-4, betas=(0.5, 0.999), weight_decay=1e-3)
         self.arch_optimizer_cfg.update(arch_optimizer or {})
@@ -140,6 +171,17 @@ class HitDetSearchLoop(BaseLoop):
         if unknown:
             raise ValueError(f'train_cfg.prune: unknown keys {sorted(unknown)}')
         self.prune.update(prune or {})
+        for key, value in self.prune.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < (key
+                                                                                 != 'start_epoch'):
+                raise TypeError(f'train_cfg.prune.{key} must be an int >= '
+                                f'{int(key != "start_epoch")}, got {value!r}')
+        if stage == 'screen' and self.prune['start_epoch'] < arch_start_epoch:
+            raise ValueError(
+                f'train_cfg.prune.start_epoch={self.prune["start_epoch"]} prunes after epoch '
+                f'{self.prune["start_epoch"]}, before the first architecture update (epoch '
+                f'{arch_start_epoch}; both counted from 0): the ops would be ranked on untouched, '
+                f'equal weights')
         self.score_key, self.seed = score_key, seed
         self.allow_changed_settings = allow_changed_settings
         self.epoch_ = 0
@@ -315,9 +357,27 @@ class HitDetSearchLoop(BaseLoop):
             n += 1
         return {k: v / max(1, n) for k, v in sums.items()}
 
+    def _log_prune_schedule(self) -> None:
+        """Screen stage: say when each component will be pruned, and warn if the schedule ends
+        above ``prune.keep`` (too few epochs for it)."""
+        if self.stage != 'screen':
+            return
+        positions, keep = self._positions(), self.prune['keep']
+        for comp, names in self.components.items():
+            num = len(positions[names[0]].names)
+            plan = prune_schedule(num, self.max_epochs_, self.prune)
+            left = plan[-1][1] if plan else num
+            msg = (f'[search] screening {comp}: {num} ops -> '
+                   f'{" -> ".join(str(n) for _, n in plan) or "no prune"} (after epochs '
+                   f'{[e + 1 for e, _ in plan]} of {self.max_epochs_})')
+            if left > keep:
+                self.runner.logger.warning(f'{msg}: ends with {left} ops, not prune.keep={keep}')
+            else:
+                self.runner.logger.info(msg)
+
     def _prune(self) -> Optional[List[str]]:
         """Screen stage: drop the lowest-ranked ops of each component; the kept names."""
-        p, epoch = self.prune, self.epoch_ + 1  # after this epoch
+        p, epoch = self.prune, self.epoch_  # the epoch just trained
         if self.stage != 'screen' or epoch < p['start_epoch'] or (epoch -
                                                                   p['start_epoch']) % p['every']:
             return None
@@ -335,8 +395,11 @@ class HitDetSearchLoop(BaseLoop):
                 positions[n].keep(kept[comp])
         if kept:
             self.objective.rewrap()  # DDP: the new parameters join the gradient reduction
+            old = self.weight_optim
             self._build_optimizers()  # new architecture parameters: a fresh Adam state
-            self.runner.logger.info(f'[search] screening after epoch {epoch} kept {kept}')
+            carry_optimizer_state(old, self.weight_optim)  # the kept weights keep their momentum
+            self.runner.logger.info(f'[search] screening after epoch {epoch + 1} of '
+                                    f'{self.max_epochs_} kept {kept}')
         return kept
 
     def _evaluate(self, genotype) -> dict:
@@ -452,6 +515,7 @@ class HitDetSearchLoop(BaseLoop):
         if state is not None:
             self._restore(state)
         else:
+            self._log_prune_schedule()
             self._save()
         runner.call_hook('before_train')
         while self.epoch_ < self.max_epochs_:
