@@ -7,7 +7,7 @@
 # ~88 GB for the 10k images below); each proposal trains decoder + head on the stored features;
 # reward = -(loss_cls + loss_bbox + loss_centerness) on the stored search split.
 # Not published, ours (README "Deviations"): the splits (8,000 proxy-training images and 2,000
-# held-out images of train2017, nas-segm's 90/10 ratio), the proxy schedule (2,000 iterations of
+# held-out images of train2017, 80/20; nas-segm holds out 10%), the proxy schedule (2,000 iterations of
 # 16 images, SGD lr 0.01 as the FCOS recipe), 8 proposals per PPO update (one per GPU) and the
 # budget (decoder 250 x 8 = 2,000, head 125 x 8 = 1,000: the paper's "over 3,000 architectures").
 #   python tools/make_search_split.py data/coco/annotations/instances_train2017.json \
