@@ -51,3 +51,24 @@ def assert_toy_search_ranks(history):
     above = [ap for ap in aps if ap > NOISE_AP]
     assert 2 * len(above) > len(aps), f'AP {aps}: most candidates at noise level (<= {NOISE_AP})'
     assert max(aps) - min(aps) > NOISE_AP, f'AP {aps}: spread within noise level ({NOISE_AP})'
+
+
+# Test files that take minutes, longest first (measured on 2 cores). They are collected first, so
+# that pytest-xdist (`make test` runs two workers, `--dist loadfile`, which hands out files in
+# collection order) starts them early and the two workers end together.
+SLOW_FIRST = (
+    'suite/test_search_ranks.py',
+    'suite/test_dry_run.py',
+    'detnas/test_toy_cycle.py',
+    'nas_fpn/test_toy_end_to_end.py',
+    'nas_fcos/test_toy_cycle.py',
+    'spinenet/test_toy_cycle.py',
+    'hitdet/test_toy_cycle.py',
+    'auto_fpn/test_toy_cycle.py',
+    'suite/test_user_path.py',
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {REPO / 'tests' / name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(Path(str(item.fspath)), len(rank)))  # stable otherwise

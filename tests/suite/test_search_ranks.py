@@ -37,6 +37,14 @@ FAIL_TIMEOUT = 240  # an error on one rank ends a launch within this
 ALPHA_TOL = 0.03  # max |softmax(alpha), 2 ranks - 1 process|; measured up to 0.012 (Auto-FPN)
 KILL_AT = 1  # each rank's second evaluation: in the middle of a step (3 proposals, 2 ranks)
 SYNTHETIC = ['hitdet', 'auto_fpn']  # the data-parallel loops, exactly (the rest: real cases)
+# One process killed and resumed against one uninterrupted: the data-parallel searches (their 2
+# ranks differ from one process within a tolerance, so their exact resume is shown here) and
+# SpineNet (its data workers' state once made a resumed candidate differ). The other sampling
+# searches show their resume where it is stricter: killed and resumed on 2 ranks, they give the
+# uninterrupted single process's history.
+ONE_PROCESS_RESUME = [
+    'spinenet', 'hitdet-screen', 'hitdet-search', 'auto_fpn-fusion', 'auto_fpn-head'
+]
 
 
 def _torchrun(spec, runs, timeout):
@@ -101,8 +109,9 @@ def runs(tmp_path_factory, toy_coco):
     for name, entry in REAL.items():  # first: they also write the inputs the ranks read
         run_real(entry, root / f'{name}.one', inputs)
         one[name] = root / f'{name}.one'
-        run_real(entry, root / f'{name}.one_killed', inputs, kill_at=KILL_AT)
-        run_real(entry, root / f'{name}.one_killed', inputs, resume=True)
+        if name in ONE_PROCESS_RESUME:
+            run_real(entry, root / f'{name}.one_killed', inputs, kill_at=KILL_AT)
+            run_real(entry, root / f'{name}.one_killed', inputs, resume=True)
     for name in SYNTHETIC:
         run_search(ENTRIES[name], root / f'{name}.synthetic.one')
         synthetic_one[name] = root / f'{name}.synthetic.one'
@@ -159,7 +168,7 @@ def _outcome(runs, launch, name):
     return outcomes[0][name], outcomes[1][name]
 
 
-@pytest.mark.parametrize('name', sorted(REAL))
+@pytest.mark.parametrize('name', ONE_PROCESS_RESUME)
 def test_real_search_killed_and_resumed_in_one_process_equals_uninterrupted(runs, name):
     """The real objective, one process: a kill in the middle of a step (of the second epoch
     of a differentiable search) and ``--resume`` reproduce the uninterrupted run."""
