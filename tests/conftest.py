@@ -40,7 +40,7 @@ def run_cli(args, cwd=REPO, timeout=2400, check=True):
 
 
 def assert_toy_search_ranks(history):
-    """Issue 13.4: a toy search whose proxy is long enough to rank. ``history`` holds a search's
+    """A toy search whose proxy is long enough to rank. ``history`` holds a search's
     ``search_history.jsonl`` rows (score = bbox mAP in [0, 1]); the candidates trained for it
     (cached repeats left out) must mostly score above the demo's noise level (``NOISE_AP`` %,
     tools/demo.py) and spread over more than that level, so the pick is not a tie or a coin

@@ -40,7 +40,7 @@ RETINANET = 'configs/toy/retinanet_r18-w16_fpn_1xb8-12e_toy.py'
 FASTER_RCNN = 'configs/toy/faster-rcnn_r18-w16_fpn-32_1xb8-12e_toy.py'
 FCOS = 'configs/toy/fcos_r18-w16_fpn-64_1xb8-12e_toy.py'
 # Toy AP (%) at or below which a search's scores are noise: an untrained toy detector scores
-# 0.0-0.7 on the search split (NAS-FPN proxies after 20 iterations, issue 19). The toy search
+# 0.0-0.7 on the search split (NAS-FPN proxies after 20 iterations). The toy search
 # tests assert that their candidates clear it (tests/conftest.py, assert_toy_search_ranks).
 NOISE_AP = 1.0
 
@@ -123,7 +123,7 @@ PROJECTS = dict(
         baseline=RETINANET,
         pretrain='projects/detnas/configs/detnas_subnet-toy_1xb16-600it_toy-imagenet.py',
         note='the DetNAS rows retrain each path on toy ImageNet before toy COCO, as the paper '
-        'does (the published path: 27.9 against 14.3 from scratch, issue 19.2). The toy search '
+        'does (the published path: 27.9 against 14.3 from scratch). The toy search '
         'runs in a 5-block space ([1, 1, 2, 1]; the 20-block toy supernet stayed at chance in a '
         'CPU budget and its search scored noise), so the searched row is a 5-block path and the '
         'reference row the published 20-block one. Depth is what separates them, and the '

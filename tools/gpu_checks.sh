@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The suite's GPU checks in one run: the figure of issue 2 and the throughput points of the paper
-# projects (SpineNet issue 3 point 7, NAS-FPN issue 4 point 7, DetNAS issue 5 point 9).
+# The suite's GPU checks in one run: the suite's reference figure and the throughput
+# comparisons of the paper projects (SpineNet, NAS-FPN, DetNAS).
 #
 # On the lent GPU machine (see README "Benchmark figures"), from the repo root:
 #     source .gpu/bootstrap.sh && bash tools/gpu_checks.sh "$OUT"
@@ -44,22 +44,22 @@ check() {  # check NAME CMD...: run CMD with --json <out>/NAME.json, log its out
     tail -n 8 "$out/$name.log"
 }
 
-# issue 2: the suite's reference figure, RetinaNet R-50-FPN at mmdet's 1x size
+# the suite's reference figure, RetinaNet R-50-FPN at mmdet's 1x size
 check retinanet_r50_fpn $py tools/benchmark.py $retinanet_r50 \
     --batch $batch8 --size "${s1216[@]}" --device "$device" "${timing[@]}"
-# issue 3 point 7: SpineNet-49 (TPU zoo 350-epoch model) vs RetinaNet R-50-FPN at 640
+# SpineNet-49 (TPU zoo 350-epoch model) vs RetinaNet R-50-FPN at 640
 check spinenet49_vs_r50fpn_640 $py tools/benchmark.py \
     projects/spinenet/configs/retinanet_spinenet-49_syncbn_8xb32-lsj-350e_coco-640.py \
     --compare $retinanet_r50 --batch $batch8 --size "${s640[@]}" --device "$device" "${timing[@]}"
-# issue 4 point 7: R-50 NAS-FPN 7@256 (mmdet form) vs RetinaNet R-50-FPN at 640
+# R-50 NAS-FPN 7@256 (mmdet form) vs RetinaNet R-50-FPN at 640
 check nasfpn_vs_r50fpn_640 $py tools/benchmark.py \
     projects/nas_fpn/configs/retinanet_r50_nasfpn-7x256_8xb8-crop640-50e_coco.py \
     --compare $retinanet_r50 --batch $batch8 --size "${s640[@]}" --device "$device" "${timing[@]}"
-# issue 5 point 9: the cost of weight sharing (supernet step vs fixed subnet of the same path)
+# DetNAS: the cost of weight sharing (supernet step vs fixed subnet of the same path)
 check detnas_supernet_cost $py projects/detnas/tools/supernet_cost.py \
     projects/detnas/configs/faster-rcnn_detnas-300m-supernet_fpn-4conv1fc_syncbn_8xb2-90k_coco.py \
     --genotype detnas_coco_fpn_300m --batch $batch2 --size "${s800[@]}" --device "$device" "${timing[@]}"
-# issue 5 point 9: DetNAS-3.8G Faster R-CNN vs Faster R-CNN R-50-FPN at 800x1333
+# DetNAS-3.8G Faster R-CNN vs Faster R-CNN R-50-FPN at 800x1333
 check detnas38g_vs_r50fpn_800 $py tools/benchmark.py \
     projects/detnas/configs/faster-rcnn_detnas-coco-fpn-3.8g_fpn-4conv1fc_syncbn_8xb2-90k_coco.py \
     --compare $faster_rcnn_r50 --batch $batch2 --size "${s800[@]}" --device "$device" "${timing[@]}"

@@ -46,8 +46,7 @@ import yaml
 
 from read_metric import AP_KEY, read_record
 
-# Outside reference for the plot: google/automl efficientdet/README.md @6a54c87, COCO test-dev
-# (../shared/reference/paper_tables.json, role "reference").
+# Outside reference for the plot: google/automl efficientdet/README.md @6a54c87, COCO test-dev.
 EFFICIENTDET_D0 = dict(
     name='EfficientDet-D0 (512)',
     ap=34.6,

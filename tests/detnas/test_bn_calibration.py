@@ -1,7 +1,7 @@
-"""BN recalibration of a candidate path (issue 5, points 5 and 7): statistics are reset, then
+"""BN recalibration of a candidate path: statistics are reset, then
 re-estimated from training batches exactly as intended (cumulative: the batch statistics;
 official momentum: the momentum update from 0/1), layers frozen by norm_eval are left alone.
-With several ranks (issue 14.4, point 2) every candidate is calibrated on the same images, with
+With several ranks every candidate is calibrated on the same images, with
 the same augmentation, whatever rank scores it and whatever it scored before."""
 import mmengine.dataset.sampler
 import mmengine.runner.runner

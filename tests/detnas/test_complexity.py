@@ -1,4 +1,4 @@
-"""DetNAS FLOPs lookup table and the published architectures' params/FLOPs (issue 5, points 1c, 2).
+"""DetNAS FLOPs lookup table and the published architectures' params/FLOPs.
 
 Paper numbers: megvii-model/ShuffleNet-Series DetNAS/README.md table (backbone with the ImageNet
 head, 224x224): FPN-300M 3.5M / 300M, FPN-1.3G 10.4M / 1.3G, FPN-3.8G 29.5M / 3.8G,

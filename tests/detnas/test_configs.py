@@ -1,4 +1,4 @@
-"""DetNAS configs (issue 5, points 4-6): the paper's numbers are in the COCO fine-tuning, search
+"""DetNAS configs (points 4-6): the paper's numbers are in the COCO fine-tuning, search
 and retrain configs; the detectors build, the retrain backbones are the published genotypes.
 The split tool that writes the search split is tested in tests/suite/test_search_split.py."""
 import pytest

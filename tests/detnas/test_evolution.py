@@ -1,4 +1,4 @@
-"""DetNAS evolution (issue 5, points 5 and 7): the genetic operators follow the paper's settings,
+"""DetNAS evolution: the genetic operators follow the paper's settings,
 and on a synthetic fitness with a known optimum under a FLOPs limit (targets drawn at random from
 the space, several seeds) the evolution finds it while random search with the same number of
 evaluations does not."""

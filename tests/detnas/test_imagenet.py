@@ -299,9 +299,8 @@ def test_toy_supernet_pretraining_learns_and_feeds_the_detector(toy_coco, tmp_pa
         json.loads(line)['accuracy/top1'] for line in scalars.read_text().splitlines()
         if 'accuracy/top1' in line
     ]
-    # chance is 16.7%; measured 79.8% and 72.2% (seeds 0, 1); the 20-block toy supernet of
-    # before issue 13.4 stayed near chance (26.8%), so this floor fails for a supernet that does
-    # not learn
+    # chance is 16.7%; measured 79.8% and 72.2% (seeds 0, 1); the earlier 20-block toy supernet
+    # stayed near chance (26.8%), so this floor fails for a supernet that does not learn
     assert top1 and top1[-1] > 50, top1
 
     max_iters = cfg.train_cfg.max_iters

@@ -1,7 +1,7 @@
-"""Supernet fine-tuning (issue 5, point 4): DetNASPathHook draws one path per step and every
+"""Supernet fine-tuning: DetNASPathHook draws one path per step and every
 rank trains rank 0's path (two gloo processes, different seeds); blocks off the path get no
 momentum or weight-decay update in that step, in the paper's Faster R-CNN 4conv1fc detector.
-With ``off_path_decay_momentum=True`` (issue 14.4, point 3) the blocks trained before still get
+With ``off_path_decay_momentum=True`` the blocks trained before still get
 both, as in the released COCO trainer on PyTorch 1.x; blocks never trained stay as they are."""
 import multiprocessing
 import os

@@ -1,4 +1,4 @@
-"""DetNAS recipe values taken from the official code (issue 14.4): each is read from the config
+"""DetNAS recipe values taken from the official code: each is read from the config
 (``Config.fromfile``) and pinned to the official value, with its source line in
 megvii-model/DetNAS@aa92a90 (README, "Differences from the official code"). The behaviours
 behind them are tested elsewhere: the calibration images in test_bn_calibration.py, the

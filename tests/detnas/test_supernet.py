@@ -1,4 +1,4 @@
-"""DetNAS supernet (issue 5, point 1): choice blocks, path sampling, genotypes, export."""
+"""DetNAS supernet: choice blocks, path sampling, genotypes, export."""
 import random
 
 import pytest

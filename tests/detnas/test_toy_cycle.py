@@ -1,7 +1,7 @@
-"""The DetNAS toy cycle as `projects/detnas/demo.sh` runs it under `mim train` (issue 5, point
+"""The DetNAS toy cycle as `projects/detnas/demo.sh` runs it under `mim train` (point
 7): ImageNet supernet pretraining -> COCO supernet fine-tuning -> evolutionary search with BN
 recalibration on the held-out split -> best_genotype.yaml + sliced subnet -> retrain with that
-file unchanged, as the paper retrains (issue 19.2): the found path on toy ImageNet, then
+file unchanged, as the paper retrains: the found path on toy ImageNet, then
 fine-tuned on toy COCO from those weights -> COCO bbox eval on toy val. Learning must have
 happened: an untrained detector scores 0; the floor is well above that."""
 import json
@@ -13,8 +13,8 @@ from projects.detnas.detnas import load_genotype
 from conftest import assert_toy_search_ranks, run_cli
 
 AP_FLOOR = 30.0  # toy val bbox mAP, percent, after 12 retrain epochs (untrained: 0). Measured
-# 53.8 for the 5-block toy space's pick (issue 13.4, 2026-12-05); 16.1 for a pick of the 20-block
-# space before it, 14.3 from scratch before issue 19.2
+# 53.8 for the 5-block toy space's pick (2026-12-05); 16.1 for a pick of the 20-block
+# space before it, 14.3 from scratch before the ImageNet step
 
 
 def test_supernet_search_export_retrain_eval(tmp_path, toy_coco, monkeypatch):
@@ -30,7 +30,7 @@ def test_supernet_search_export_retrain_eval(tmp_path, toy_coco, monkeypatch):
     keys = [r['key'] for r in history]
     assert len(history) >= 10 and len(set(keys)) == len(keys)
     assert all(r['cost']['flops_M'] <= 30.0 for r in history)  # the toy FLOPs limit
-    assert_toy_search_ranks(history)  # issue 13.4: the 5-block toy space's supernet ranks
+    assert_toy_search_ranks(history)  # the 5-block toy space's supernet ranks
     best = yaml.safe_load((work / 'search' / 'best_genotype.yaml').read_text())
     assert best['score'] == max(r['score'] for r in history) and best['score'] > 0
     # the exported subnet is the best path's weights, keyed for the fixed backbone

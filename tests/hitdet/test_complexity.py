@@ -1,8 +1,7 @@
 """The released Hit-Detector counted as the paper counts: parameters exactly (Table 2's 27.12M
 with Table 1's breakdown) and FLOPs by the official counter's convention (272.3G), with Faster
-R-CNN R-50-FPN as the calibration (41.76M, 197.4G). The derived figures are those of
-``../shared/reference/specs_nasfcos_hitdet_autofpn.md`` 2(a). Counts run on the ``meta``
-device (shapes only)."""
+R-CNN R-50-FPN as the calibration (41.76M, 197.4G). The derived figures are counted by hand
+from the official code. Counts run on the ``meta`` device (shapes only)."""
 import pytest
 import torch
 import torch.nn as nn

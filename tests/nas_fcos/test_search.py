@@ -136,7 +136,7 @@ def _inversions(pairs):
 
 @pytest.mark.parametrize('seed', [0, 1])
 def test_candidates_share_the_seed_so_its_noise_cannot_reorder_them(tmp_path, toy_coco, seed):
-    """Issue 13.4: the loop evaluates every candidate with one seed (paired seeds), so a reward
+    """The loop evaluates every candidate with one seed (paired seeds), so a reward
     noise that depends on the seed shifts all of them alike and the rewards keep the candidates'
     quality order, target drawn at random per seed. The same candidates with a seed each (what
     the loop did before) are reordered by that noise: the objective can tell the two apart."""

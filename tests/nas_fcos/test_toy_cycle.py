@@ -42,7 +42,7 @@ def test_features_search_export_retrain_eval(tmp_path, toy_coco):
         ]
         assert len(rows[phase]) == 3
         assert all(r['score'] == r['metrics']['proxy/neg_loss'] < 0 for r in rows[phase])
-        # issue 13.4: the demo's proxy ranks (the candidates share a seed, so its shift is common)
+        # the demo's proxy ranks (the candidates share a seed, so its shift is common)
         scores = [r['score'] for r in rows[phase] if not r['cached']]
         print(f'{phase} rewards: {scores}')
         assert len(scores) == 3 and max(scores) - min(scores) > SEED_NOISE, scores

@@ -1,7 +1,7 @@
 """The toy NAS-FPN cycle, as `projects/nas_fpn/demo.sh` runs it under `mim train`:
 controller search on the toy proxy (held-out `search` split) -> best_genotype.yaml ->
 retrain with that file unchanged -> COCO bbox eval on toy val. The demo's proxy (200 iterations)
-must rank (issue 13.4: measured AP 5.4, 3.5, 3.2 for the three candidates of seed 0), and
+must rank (measured AP 5.4, 3.5, 3.2 for the three candidates of seed 0), and
 learning must have happened: an untrained detector scores 0; the floor below is well above that."""
 import json
 

@@ -2,7 +2,7 @@
 
 Runs ``projects/spinenet/demo.sh`` (`mim train` for the search and the retrain) with a smaller
 budget than `make demo`: 1 controller step x 3 candidates with the demo's proxy (3 toy epochs),
-retrain 6 epochs. The proxies must rank (issue 13.4: measured AP 2.5, 7.0, 3.0 on the search
+retrain 6 epochs. The proxies must rank (measured AP 2.5, 7.0, 3.0 on the search
 split) and the retrained detector must clear a toy val bbox mAP floor well above 0 (untrained: 0).
 """
 import json

@@ -1,5 +1,5 @@
 """tools/demo.py: beside each toy cycle's mAP, what its searches scored; a search whose every
-candidate is at noise level is called that, not presented as a result (issue 19.1)."""
+candidate is at noise level is called that, not presented as a result."""
 import json
 import sys
 from pathlib import Path
@@ -53,7 +53,7 @@ def _metric_job(tmp_path, name, ap, after=(), fail=False):
 @pytest.mark.parametrize(
     'scores, ranks',
     [
-        ([0.0, 0.0, 0.0, 0.0], False),  # SpineNet proxies after 20 iterations (issue 13)
+        ([0.0, 0.0, 0.0, 0.0], False),  # SpineNet proxies after 20 iterations
         ([0.002, 0.003, 0.002, 0.002], False),  # NAS-FPN after 20 iterations
         ([0.02, 0.016, 0.018], False),  # NAS-FPN after 120: above noise, spread within it
         ([0.0, 0.0, 0.09], False),  # one candidate learnt: most at noise level

@@ -1,4 +1,4 @@
-"""The genotype travels with the weights (issue 13, point 1): every module built from a genotype
+"""The genotype travels with the weights: every module built from a genotype
 stores it in its ``state_dict``, and loading a checkpoint into a module of another genotype
 stops with an error naming both, even when every parameter shape agrees (such a load used to
 succeed without a word and evaluate another network). A genotype that builds the same network

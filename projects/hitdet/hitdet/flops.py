@@ -21,7 +21,7 @@ image through backbone + neck, the RPN head on every level, then the box head on
 ``(num_rois, C, 7, 7)``): RoIAlign counts 0 in the convention, and this way the count also runs
 on the ``meta`` device (no memory, no time: ``detector.to('meta')`` before counting).
 The paper states "800x1200 input"; the network needs sizes divisible by 32, so the count is at
-800x1216 (``../shared/reference/specs_nasfcos_hitdet_autofpn.md`` 2(a)).
+800x1216.
 
 **Classes.** mmdet 0.6 counted the background as a class: ``fc_cls`` 81 outputs (mmdet 3.x: 80
 classes + 1, the same) and a class-specific ``fc_reg`` of 4 x 81 = 324 outputs (mmdet 3.x: 320).

@@ -5,9 +5,8 @@
 (:mod:`.ops`), each list in its source's order:
 
 * ``'paper'``: the lists printed in Hit-Detector App. 6.2. The printed backbone list shows
-  ``ir_k5_d1_e3`` twice; the second one is taken as ``ir_k5_d1_e6`` (INFERRED, as
-  ``../shared/reference/specs_nasfcos_hitdet_autofpn.md`` 2(c) recommends: the released backbone
-  uses ``ir_k5_e6`` = ``ir_k5_d1_e6`` seven times (the note says 8) and it is otherwise missing
+  ``ir_k5_d1_e3`` twice; the second one is taken as ``ir_k5_d1_e6`` (inferred: the released backbone
+  uses ``ir_k5_e6`` = ``ir_k5_d1_e6`` seven times and it is otherwise missing
   from the list).
   The list as printed is :data:`PAPER_BACKBONE_AS_PRINTED`.
 * ``'code'``: the released code's ``PRIMITIVES`` lists. Neck:

@@ -9,8 +9,7 @@
 #       --launcher pytorch --gpus 8
 # Budget = the paper's: 12,000 controller steps x 2 samples = 24,000 sampled architectures.
 # Source: paper (arXiv 1904.07392) Figure 5, read from the image of the figure (CallMeDek/Blog
-# Paper_review/Figure/NAS-FPN_..._Object_Detection6.png, commit 1ef9372; see
-# ../shared/reference/search_details_spinenet_nasfpn.md 2.1): the x axes end at 12,000 steps and
+# Paper_review/Figure/NAS-FPN_..._Object_Detection6.png, commit 1ef9372): the x axes end at 12,000 steps and
 # "total architectures sampled" rises linearly to 24,000 (hence 2 samples per step, read off the
 # slope, not stated in the text); "total unique architectures sampled" levels off at about
 # 16,800 from about step 9,000; the reward (left) levels off at about 17 AP after about step

@@ -4,7 +4,7 @@ An RNN controller proposes scale-permuted genotypes; each is scored by the objec
 paper's proxy task, :class:`.SpineNetProxyObjective`: the proxy trained from scratch, box AP on
 images held out of train); the controller is updated with REINFORCE (:mod:`.controller`).
 
-The loop follows the suite's search-loop contract (``../shared/CONVENTIONS.md`` of the suite;
+The loop follows the suite's search-loop contract (the root README, "The search-loop contract";
 ``projects/spinenet/README.md``, "Search"): propose -> evaluate -> record -> update -> save, one
 step at a time. Files in ``work_dir`` are described in :mod:`.search_records`. Resume rule:
 ``--resume`` continues the search of ``work_dir`` (finished candidates are read back, never

@@ -1,8 +1,7 @@
 # The 50-epoch schedule of the paper (Sec. 4.1) as mmdet's NAS-FPN recipe has it (mmdet
 # configs/nas_fpn/retinanet_r50_fpn_crop640-50e_coco.py): SGD lr 0.08 for 64 images (8 GPUs x 8),
 # momentum 0.9, linear warm-up over 1000 iterations, lr x0.1 at epochs 30 and 40. Weight decay:
-# the paper's value could not be verified (../shared/reference/search_details_spinenet_nasfpn.md
-# 2.5); mmdet's 1e-4 is kept, not on norm layers. mmdet's default runtime.
+# the paper's value could not be verified; mmdet's 1e-4 is kept, not on norm layers. mmdet's default runtime.
 _base_ = ['mmdet::_base_/schedules/schedule_1x.py', 'mmdet::_base_/default_runtime.py']
 max_epochs = 50
 train_cfg = dict(max_epochs=max_epochs)
