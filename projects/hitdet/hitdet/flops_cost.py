@@ -88,7 +88,7 @@ class ExpectedCost:
         out = {}
         for comp, names in self.components.items():
             terms = [
-                self._modules[n].weights() @ self.table[n].to(self._modules[n].arch_alpha)
+                self._modules[n].probabilities() @ self.table[n].to(self._modules[n].arch_alpha)
                 for n in names
             ]
             out[comp] = sum(terms) if terms else torch.zeros(())

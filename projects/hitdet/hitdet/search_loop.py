@@ -1,9 +1,12 @@
 """``HitDetSearchLoop``: Hit-Detector's two search stages as an MMEngine loop (Sec. 3.2-3.4).
 
 * ``stage='screen'``: the supernet of one component holds the whole candidate pool at each
-  position; the architecture weights are trained with a column-sparse (group-lasso) penalty
-  ``mu * sum_i ||alpha_{:, i}||_2`` over the ops' columns (mu = 0.1; the paper's Eq. 4 is not
-  readable, this is the note's reading) and no resource term; after epoch ``prune.start_epoch``
+  position, weighted by its row of the layer-wise score matrix (non-negative scores, started at
+  ``1 / N``: :meth:`.MixedOp.use_scores`); the scores are trained with the column-sparse
+  (group-lasso) penalty ``mu * sum_i ||alpha_{:, i}||_2`` over the ops' columns (Eq. 4, mu = 0.1;
+  the equation is not readable in the copy, this is its prose: a score of 0 is an op turned off,
+  so a larger mu drives whole columns to 0 and sharpens the op distribution) and no resource
+  term; after epoch ``prune.start_epoch``
   and every ``prune.every`` epochs after it, the ``prune.drop`` ops of lowest mean weight over the
   positions are removed, until ``prune.keep`` (8) remain (:func:`prune_schedule`). Epochs are
   counted from 0, as ``arch_start_epoch``; a prune must follow at least one epoch of
@@ -317,12 +320,13 @@ class HitDetSearchLoop(BaseLoop):
     def _regulariser(self) -> torch.Tensor:
         if self.stage == 'search':
             return self.cost_weight * sum(self.cost.expected().values())
-        # column-sparse: one group per op, its weights over the positions of the component
+        # column-sparse: one group per op, its scores over the positions of the component (the
+        # small constant keeps the gradient of a column at 0, an op turned off, finite)
         positions = self._positions()
         total = 0.
         for names in self.components.values():
-            alpha = torch.stack([positions[n].arch_alpha for n in names])  # (L, N)
-            total = total + alpha.norm(dim=0).sum()
+            scores = torch.stack([positions[n].weights() for n in names])  # (L, N)
+            total = total + (scores.square().sum(0) + 1e-12).sqrt().sum()
         return self.sparsity_weight * total
 
     def _train_epoch(self) -> Dict[str, float]:
@@ -352,6 +356,10 @@ class HitDetSearchLoop(BaseLoop):
                 self.arch_optim.zero_grad()
                 (det + reg).backward()
                 self.arch_optim.step()
+                if self.stage == 'screen':  # scores stay non-negative (0: the op is off)
+                    with torch.no_grad():
+                        for p in arch_parameters(self.supernet):
+                            p.clamp_(min=0)
             sums['arch'] += float(det)
             sums['reg'] += float(reg)
             n += 1
@@ -454,7 +462,7 @@ class HitDetSearchLoop(BaseLoop):
             }
         }
         for name, m in self._positions().items():
-            w = m.weights().detach()
+            w = m.probabilities().detach()
             metrics[f'weight/{name}'] = float(w.max())
             metrics.update({f'arch/{name}/{op}': float(x) for op, x in zip(m.names, w)})
         metrics.update(ev['metrics'])
@@ -507,6 +515,9 @@ class HitDetSearchLoop(BaseLoop):
         state = self._start()
         self.objective.setup(runner, self)
         self.components = self.objective.components
+        if self.stage == 'screen':
+            for m in self._positions().values():
+                m.use_scores()
         keys = set(LOOP_METRICS) | {'search/regulariser'} | set(self.objective.metric_keys)
         if self.score_key not in keys:
             raise ValueError(f'train_cfg.score_key={self.score_key!r} is not produced by the loop '
