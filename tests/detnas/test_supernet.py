@@ -163,6 +163,22 @@ def test_invalid_genotypes_name_the_block(tmp_path):
         MODELS.build(dict(type='DetNASShuffleNetFixed', genotype=str(path)))
 
 
+def test_a_list_genotype_is_checked_before_any_layer_is_built(monkeypatch):
+    """A bad list genotype is refused before the stem conv exists (building it would fail)."""
+    import projects.detnas.detnas.backbone as backbone
+
+    def no_layers(*args, **kwargs):
+        raise AssertionError('a layer was built before the genotype was checked')
+
+    monkeypatch.setattr(backbone.nn, 'Conv2d', no_layers)
+    with pytest.raises(GenotypeError, match='19 blocks'):
+        DetNASShuffleNetFixed(['shuffle_3x3'] * 19, **TINY20)
+    with pytest.raises(GenotypeError, match="block 0: unknown op 'x'"):
+        DetNASShuffleNetFixed(['x'] + ['shuffle_3x3'] * 19, **TINY20)
+    with pytest.raises(ValueError, match='flops_bins'):
+        DetNASShuffleNet(flops_bins=(300, 200, 10), **TINY20)
+
+
 @pytest.mark.parametrize('text, match', [
     ('', 'holds a mapping'),
     ('7', 'holds a mapping'),

@@ -145,16 +145,16 @@ class DetNASShuffleNet(_DetNASBase):
                  seed=None,
                  channel_shuffle=1,
                  init_cfg=None):
-        super().__init__(stage_repeats, stage_out_channels, out_indices, norm_cfg, norm_eval,
-                         channel_shuffle, init_cfg)
-        if flops_bins is not None:
+        bins = None
+        if flops_bins is not None:  # checked before any layer is built
             low, high, step = flops_bins
             if not 0 < step <= high - low:
                 raise ValueError(f'flops_bins must be (low, high, step) with 0 < step <= '
                                  f'high - low, got {flops_bins}')
-            self._bins = [(b * 1e6, (b + step) * 1e6) for b in range(low, high, step)]
-        else:
-            self._bins = None
+            bins = [(b * 1e6, (b + step) * 1e6) for b in range(low, high, step)]
+        super().__init__(stage_repeats, stage_out_channels, out_indices, norm_cfg, norm_eval,
+                         channel_shuffle, init_cfg)
+        self._bins = bins
         self.flops_bins_tries = flops_bins_tries
         self.layers = nn.ModuleList(
             nn.ModuleDict({c: self._make_block(i, c)
@@ -289,9 +289,11 @@ class DetNASShuffleNetFixed(CheckpointGenotype, _DetNASBase):
             stage_out_channels = stage_out_channels or data['stage_out_channels']
         if stage_repeats is None or stage_out_channels is None:
             raise GenotypeError('a genotype list needs stage_repeats and stage_out_channels')
+        # the genotype is checked before any layer (the stem) is built
+        genotype = validate_genotype(genotype, sum(normalize_repeats(stage_repeats)))
         super().__init__(stage_repeats, stage_out_channels, out_indices, norm_cfg, norm_eval,
                          channel_shuffle, init_cfg)
-        self.genotype = validate_genotype(genotype, self.num_blocks)
+        self.genotype = genotype
         self.layers = nn.ModuleList(self._make_block(i, c) for i, c in enumerate(self.genotype))
 
     def genotype_state(self) -> dict:
