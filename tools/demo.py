@@ -146,10 +146,11 @@ PROJECTS = dict(
         reference=None,
         searched='head/best_genotype.yaml',
         baseline=FASTER_RCNN,
-        note='Auto-FPN published no architecture: there is no reference row. The toy search '
-        'decodes skip connections only (its README: at lambda 1 the resource term outweighs what '
-        'four toy epochs teach), so the searched neck and head have no convolution of their own '
-        'and score below the baseline.'),
+        note="Auto-FPN's searched cells are only drawn in the paper's figure, not readable as a "
+        'genotype: there is no reference row. The toy search decodes mostly skip connections '
+        '(its README: at lambda 1 the resource term outweighs what four toy epochs teach), so the '
+        'searched neck and head have few convolutions of their own and score below the '
+        'baseline.'),
 )
 
 

@@ -1,8 +1,8 @@
-"""Auto-FPN's modules: the DARTS ops (with and without norm), genotypes as strictly validated
+"""Auto-FPN's modules: the ops (with and without norm), genotypes as strictly validated
 data, the Auto-fusion neck and Auto-head box head built from a genotype (shapes at sizes that do
 not halve exactly, only the edges the outputs depend on), the supernets, and their export: the
 fixed module of a genotype with the supernet's weights computes what the supernet computes when
-its architecture weights pick that genotype."""
+its architecture weights pick that genotype; the neck and head cost tool's counts."""
 import pytest
 import torch
 import torch.nn as nn
@@ -38,9 +38,14 @@ def test_darts_ops_with_and_without_norm():
     kinds = [type(m).__name__ for m in sep]
     assert kinds == ['ReLU', 'Conv2d', 'Conv2d', 'BatchNorm2d'] * 2  # DARTS SepConv
     assert sep[1].groups == 8 and sep[1].kernel_size == (5, 5) and sep[2].kernel_size == (1, 1)
-    dil = build_op('dil_conv_5x5_r3', 8)
-    assert dil[1].dilation == (3, 3) and dil[1].padding == (6, 6) and dil[1].groups == 8
-    assert build_op('dil_conv_3x3', 8)[1].dilation == (2, 2)  # DARTS's rate
+    # dilated convs are dense (the paper's list calls only the separable ones separable; its
+    # TridentNet's dilated convs are dense), not DARTS's dilated separable DilConv
+    dil = build_op('dil_conv_5x5_r3', 8, dict(type='BN'))
+    assert [type(m).__name__ for m in dil] == ['ReLU', 'Conv2d', 'BatchNorm2d']
+    assert dil[1].dilation == (3, 3) and dil[1].padding == (6, 6) and dil[1].groups == 1
+    assert dil[1].weight.shape == (8, 8, 5, 5)
+    assert build_op('dil_conv_3x3', 8)[1].dilation == (2, 2)
+    assert build_op('conv_3x3', 8)[1].dilation == (1, 1)
     assert all(c.bias is None for c in sep.modules() if isinstance(c, nn.Conv2d))
     assert float(build_op('none', 8)(x).abs().sum()) == 0
     with pytest.raises(KeyError, match='unknown Auto-FPN op'):
@@ -223,3 +228,21 @@ def test_genotype_key_ignores_dead_fusion_edges_only():
     key = genotype_key(dict(fusion=[first, last]))
     assert genotype_key(dict(fusion=[dead_changed, last])) == key
     assert genotype_key(dict(fusion=[live_changed, last])) != key
+
+
+def test_neck_head_cost_counts_the_budget_terms():
+    """projects/auto_fpn/tools/neck_head_cost.py (the README's neck + head numbers) on the toy
+    retrain model: the head's shared FC on the flattened 32 x 7 x 7 RoI feature holds
+    1568 x 256 + 256 params and costs one MAC per weight and RoI; the parts add up."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('auto_fpn_neck_head_cost',
+                                                  'projects/auto_fpn/tools/neck_head_cost.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    cost = tool.neck_head_cost(
+        'projects/auto_fpn/configs/faster-rcnn_r18-w16_autofpn-32_1xb8-12e_toy.py', (64, 96), 10)
+    fc_params, fc_gmac = cost['fc']
+    assert fc_params * 1e6 == 32 * 49 * 256 + 256
+    assert fc_gmac * 1e9 == pytest.approx(10 * 32 * 49 * 256)
+    parts = sum(cost[k][0] for k in ('cells', 'fc', 'cls_reg'))
+    assert parts == pytest.approx(cost['head'][0]) and cost['neck'][1] > 0

@@ -3,7 +3,9 @@ bookkeeping is held to the suite's contract in tests/suite/test_search_contract.
 weights of every mixed op form a distribution, the expected cost is the normalised params +
 FLOPs + MAC of the candidates weighted by them, the search decodes a known optimum on the
 synthetic objective (both stages, several seeds), a larger lambda decodes a cheaper architecture,
-and the search configs carry the paper's tips."""
+the search configs carry the paper's tips, ``train_cfg.seed`` draws the initial weights, the
+epochs before ``arch_start_epoch`` leave the architecture half alone, and a budget without an
+architecture step is refused."""
 import importlib.util
 import json
 import random
@@ -13,13 +15,14 @@ import torch
 import yaml
 from mmdet.registry import MODELS
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from projects.auto_fpn.auto_fpn import (FUSION_OPS, AutoFusionNeck, AutoFusionSuperNeck,
-                                        AutoHeadSuperBBoxHead, ExpectedCost, MixedOp,
-                                        arch_parameters, build_op, count_resources, mixed_ops,
-                                        random_genotype, weight_parameters)
+from projects.auto_fpn.auto_fpn import (FUSION_OPS, AutoFPNSearchLoop, AutoFusionNeck,
+                                        AutoFusionSuperNeck, AutoHeadSuperBBoxHead, ExpectedCost,
+                                        MixedOp, arch_parameters, build_op, count_resources,
+                                        mixed_ops, random_genotype, weight_parameters)
 
 # the tool under its own module name (Hit-Detector's tools/ has a cost_curve.py too)
 _spec = importlib.util.spec_from_file_location('auto_fpn_cost_curve',
@@ -194,3 +197,92 @@ def test_half_sampler_gives_every_rank_the_same_number_of_batches():
             shards.append(list(s))
             assert len(shards[-1]) == len(s)
         assert len(shards[0]) == len(shards[1]) and set(shards[0] + shards[1]) == set(s.indices)
+
+
+def _toy_runner(tmp_path, name, **train_cfg):
+    """The toy fusion search, 1 batch of 4 images per half and epoch."""
+    cfg = Config.fromfile(CFG.format('fusion'))
+    cfg.train_cfg.update(train_cfg)
+    cfg.train_cfg.objective.max_batches = 1
+    cfg.work_dir = str(tmp_path / name)
+    cfg.experiment_name = f'autofpn_{name}_{tmp_path.name}'
+    cfg.default_hooks.logger.interval = 1000
+    return cfg
+
+
+class _Stop(Exception):
+    pass
+
+
+class _InitialWeights(Hook):
+    """Keeps the model's weights as training is about to start, then stops the run."""
+
+    def before_train(self, runner):
+        self.state = {k: v.clone() for k, v in runner.model.state_dict().items()}
+        raise _Stop
+
+
+def test_seed_draws_the_initial_weights_whatever_randomness_says(tmp_path, toy_coco):
+    """``train_cfg.seed`` alone decides the supernet's initial weights (the runner built the
+    model under ``randomness``, which the COCO configs do not set)."""
+    states = {}
+    for seed, randomness in ((0, 1), (0, 2), (1, 1)):
+        cfg = _toy_runner(tmp_path, f'init_{seed}_{randomness}', seed=seed)
+        cfg.randomness = dict(seed=randomness)
+        runner = Runner.from_cfg(cfg)
+        hook = _InitialWeights()
+        runner.register_hook(hook)
+        with pytest.raises(_Stop):
+            runner.train()
+        states[seed, randomness] = hook.state
+    same, other = states[0, 1], states[0, 2]
+    assert same.keys() == other.keys()
+    assert all(torch.equal(same[k], other[k]) for k in same)
+    differ = [k for k in same if not torch.equal(same[k], states[1, 1][k])]
+    assert any(k.startswith('neck.') for k in differ)
+    assert any(k.startswith('roi_head.') for k in differ)
+
+
+def test_arch_start_epoch_past_the_budget_is_refused_before_any_work():
+    """No runner, no data, no objective is touched (None / an unregistered type would fail
+    otherwise): the settings are refused first."""
+    cases = [
+        (dict(max_epochs=4, arch_start_epoch=4), ValueError, 'arch_start_epoch=4'),
+        (dict(max_epochs=4, arch_start_epoch=7), ValueError, 'no architecture step'),
+        (dict(max_epochs=0), ValueError, 'max_epochs must be >= 1'),
+        (dict(max_epochs=4, arch_start_epoch=2.0), TypeError, 'arch_start_epoch'),
+        (dict(cost_weight='1.0'), TypeError, 'cost_weight'),
+        (dict(cost_weight=True), TypeError, 'cost_weight'),
+    ]
+    for kwargs, error, msg in cases:
+        with pytest.raises(error, match=msg):
+            AutoFPNSearchLoop(None, None, objective=dict(type='NotBuilt'), **kwargs)
+
+
+def test_the_architecture_half_is_not_forwarded_before_arch_start_epoch(tmp_path, toy_coco):
+    """Epoch 0 (before ``arch_start_epoch=1``) forwards the weights half only, so the toy
+    backbone's BN statistics never see the architecture half; epoch 1 forwards both halves. The
+    rows of the epochs without architecture steps have no architecture loss and no score."""
+    runner = Runner.from_cfg(_toy_runner(tmp_path, 'warmup', max_epochs=2, arch_start_epoch=1))
+    seen = []
+
+    def record(module, args, kwargs):
+        if kwargs.get('mode') == 'loss':
+            ids = {s.metainfo['img_id'] for s in kwargs['data_samples']}
+            seen.append((runner.train_loop.epoch, ids))
+
+    runner.model.register_forward_pre_hook(record, with_kwargs=True)
+    runner.train()
+    halves = {}
+    for half, loader in runner.train_loop.objective.loaders.items():
+        data = loader.dataset
+        halves[half] = {data.get_data_info(i)['img_id'] for i in loader.sampler.indices}
+    assert not halves['weights'] & halves['arch']
+    assert [(e, ids <= halves['weights']) for e, ids in seen if e == 0] == [(0, True)]
+    assert [(ids <= halves['weights'], ids <= halves['arch']) for e, ids in seen
+            if e == 1] == [(True, False), (False, True)]
+    rows = [json.loads(line) for line in (tmp_path / 'warmup' / 'search_history.jsonl').open()]
+    assert rows[0]['score'] is None and rows[0]['metrics']['search/arch_loss'] is None
+    assert rows[1]['score'] == -rows[1]['metrics']['search/arch_loss']
+    best = yaml.safe_load((tmp_path / 'warmup' / 'best_genotype.yaml').read_text())
+    assert best['step'] == 1 and best['score'] == rows[1]['score']

@@ -1,5 +1,6 @@
 """Auto-FPN (Xu et al., ICCV 2019) as an MMDetection 3.x plugin: a documented reconstruction
-(no code or genotype was published; see ``projects/auto_fpn/README.md``).
+(no code was published, and the searched cells are known only from a figure; see
+``projects/auto_fpn/README.md``).
 
 Importing this package registers in mmdet's registries the fixed modules ``AutoFusionNeck``
 (neck) and ``AutoHeadBBoxHead`` (RoI box head), their supernets ``AutoFusionSuperNeck`` and
@@ -17,7 +18,7 @@ from .neck import (AutoFusionNeck, AutoFusionNeckBase, FusionEdge, FusionPositio
                    resize_to)
 from .objectives import (AutoFPNDetectionObjective, AutoFPNHalfSampler, AutoFPNSyntheticObjective,
                          Evaluation, edge_match)
-from .ops import FUSION_OPS, HEAD_OPS, OP_SETS, OPS, DilConv, ReLUConvBN, SepConv, Zero, build_op
+from .ops import FUSION_OPS, HEAD_OPS, OP_SETS, OPS, ReLUConvBN, SepConv, Zero, build_op
 from .resource_cost import ExpectedCost, Resources, count_resources
 from .roi_head import AutoHeadBBoxHead, AutoHeadBBoxHeadBase, AutoHeadCell, HeadPosition
 from .search_loop import AutoFPNSearchLoop
@@ -32,9 +33,8 @@ __all__ = [
     'arch_parameters', 'mixed_ops', 'weight_parameters', 'AutoFusionNeck', 'AutoFusionNeckBase',
     'FusionEdge', 'FusionPosition', 'live_edges', 'resize_to', 'AutoFPNDetectionObjective',
     'AutoFPNHalfSampler', 'AutoFPNSyntheticObjective', 'Evaluation', 'edge_match', 'FUSION_OPS',
-    'HEAD_OPS', 'OP_SETS', 'OPS', 'DilConv', 'ReLUConvBN', 'SepConv', 'Zero', 'build_op',
-    'ExpectedCost', 'Resources', 'count_resources', 'AutoHeadBBoxHead', 'AutoHeadBBoxHeadBase',
-    'AutoHeadCell', 'HeadPosition', 'AutoFPNSearchLoop', 'SearchHistory', 'SearchRecord',
-    'SUPERNETS', 'AutoFusionSuperNeck', 'AutoHeadSuperBBoxHead', 'export_weights',
-    'resolve_candidates'
+    'HEAD_OPS', 'OP_SETS', 'OPS', 'ReLUConvBN', 'SepConv', 'Zero', 'build_op', 'ExpectedCost',
+    'Resources', 'count_resources', 'AutoHeadBBoxHead', 'AutoHeadBBoxHeadBase', 'AutoHeadCell',
+    'HeadPosition', 'AutoFPNSearchLoop', 'SearchHistory', 'SearchRecord', 'SUPERNETS',
+    'AutoFusionSuperNeck', 'AutoHeadSuperBBoxHead', 'export_weights', 'resolve_candidates'
 ]

@@ -16,7 +16,9 @@ pooling (mmcv's merge-cell convention, ``mmcv/ops/merge_cells.py`` ``BaseMergeCe
 written here, not imported). The conv runs at the smaller of the two resolutions (1x1 conv and
 nearest upsampling commute; downwards the pool comes first), so an edge's cost does not depend
 on its direction more than the resolution requires. An edge between the same level of two
-layers of equal channels has no align (``skip_connect`` there is free).
+layers of equal channels has no align (``skip_connect`` there is free): nothing is to be
+aligned there; the figure [MARS] describes shows the 1x1 conv on every edge (a deviation, see
+the project README, "Deviations").
 """
 import json
 import math

@@ -11,8 +11,9 @@ first-order DARTS here, the order is not published): per pair of mini-batches, a
 images, then, from ``arch_start_epoch`` ("starting optimizing architecture parameters in the
 middle of training", tip 1), an architecture step (Adam, DARTS's lr 3e-4, betas (0.5, 0.999),
 weight decay 1e-3) on a batch of the other half with loss = detection loss + lambda * C(beta),
-C the expected normalised resource cost (:mod:`.resource_cost`). The backbone is frozen by the
-configs (tip 2) and the supernets have no norm layers (tip 3).
+C the expected normalised resource cost (:mod:`.resource_cost`); the epochs before it do not
+load that half. The backbone is frozen by the configs (tip 2) and the supernets have no norm
+layers (tip 3). ``seed`` draws the model's initial weights and the batches.
 
 The loop follows the suite's search-loop contract (``projects/auto_fpn/README.md``, "Search"):
 one epoch per step (train -> decode -> evaluate -> record -> save); ``search_history.jsonl`` has
@@ -25,6 +26,7 @@ again from its start, on the same batches); without ``--resume`` a ``work_dir`` 
 search is refused. With ``--launcher pytorch`` the supernet trains data-parallel.
 """
 import copy
+import itertools
 import json
 import os.path as osp
 import random
@@ -70,6 +72,11 @@ def _from_rank0(obj):
     return box[0]
 
 
+def _fmt(value) -> str:
+    """A loss for the log line (``-`` in an epoch without architecture steps)."""
+    return '-' if value is None else f'{value:.4f}'
+
+
 def _nonneg_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise TypeError(f'train_cfg.{name} must be a non-negative int, got {value!r}')
@@ -86,8 +93,9 @@ class AutoFPNSearchLoop(BaseLoop):
             or ``AutoFPNSyntheticObjective`` (a known optimum).
         stage (str): 'fusion' or 'head'.
         max_epochs (int): epochs (not published; configs: 12).
-        arch_start_epoch (int, optional): first epoch with architecture updates (default: the
-            middle, ``max_epochs // 2``, tip 1).
+        arch_start_epoch (int, optional): first epoch with architecture updates, counted from 0
+            and below ``max_epochs`` (default: the middle, ``max_epochs // 2``, tip 1); the
+            epochs before it train the weights only and do not load the architecture half.
         weight_optimizer (dict): torch optimizer of the weights (DARTS: SGD lr 0.025, momentum
             0.9, weight decay 3e-4); min_lr_ratio (float): the cosine's end (DARTS: 0.001/0.025).
         arch_optimizer (dict): torch optimizer of the architecture weights (DARTS: Adam lr 3e-4,
@@ -98,7 +106,8 @@ class AutoFPNSearchLoop(BaseLoop):
         edges_per_node (int): edges each node keeps when decoding (DARTS: 2).
         score_key (str): the metric of an epoch's row (the loop's or the objective's).
         allow_changed_settings (bool): resume even if the settings differ from the stored ones.
-        seed (int): seeds the supernet's init and the batches' order.
+        seed (int): seeds the model's initial weights (whatever ``randomness`` says) and the
+            batches' order.
     """
 
     def __init__(self,
@@ -126,6 +135,17 @@ class AutoFPNSearchLoop(BaseLoop):
             _nonneg_int(name, value)
         if edges_per_node < 1:
             raise ValueError('train_cfg.edges_per_node must be >= 1')
+        if max_epochs < 1:
+            raise ValueError('train_cfg.max_epochs must be >= 1')
+        if arch_start_epoch >= max_epochs:
+            raise ValueError(
+                f'train_cfg.arch_start_epoch={arch_start_epoch} (counted from 0) leaves no '
+                f'architecture step in max_epochs={max_epochs}: the decoded genotype would be '
+                'the tie-break of untouched weights. Set arch_start_epoch < max_epochs.')
+        number = isinstance(cost_weight, (int, float)) and not isinstance(cost_weight, bool)
+        if not number or cost_weight < 0:
+            raise TypeError(f'train_cfg.cost_weight must be a non-negative number, got '
+                            f'{cost_weight!r}')
         self.dataloader_cfg = copy.deepcopy(dataloader)
         self.objective = TASK_UTILS.build(objective)
         # the loop's loader is the weights half, which the detection objective trains on (it
@@ -168,6 +188,17 @@ class AutoFPNSearchLoop(BaseLoop):
         self.best_path = osp.join(work_dir, 'best_genotype.yaml')
         self.weights_path = osp.join(work_dir, f'searched_{stage}.pth')
         self.plot_path = osp.join(work_dir, 'search_progress.png')
+        self._draw_initial_weights(runner.model)
+
+    def _draw_initial_weights(self, model) -> None:
+        """The model's initial weights from ``seed`` alone: the runner built the model under
+        ``randomness`` (or a random seed where the config sets none); every module draws its
+        init again from ``seed``. The runner then applies the configs' ``init_cfg`` (and loads
+        a pretrained backbone) from the same stream, right after building this loop."""
+        torch.manual_seed(self.seed)
+        for m in (model.module if is_model_wrapper(model) else model).modules():
+            if hasattr(m, 'reset_parameters'):
+                m.reset_parameters()
 
     # what the runner and its hooks read: an epoch is an "epoch" and an "iteration"
     @property
@@ -277,7 +308,11 @@ class AutoFPNSearchLoop(BaseLoop):
         obj.model.train()
         sums = dict(weight=0., arch=0., reg=0.)
         n = 0
-        for wb, ab in zip(obj.batches('weights', epoch), obj.batches('arch', epoch)):
+        # before arch_start_epoch the architecture half is not even loaded: no forward, no
+        # change of the norm layers' statistics
+        arch = epoch >= self.arch_start_epoch
+        arch_batches = obj.batches('arch', epoch) if arch else itertools.repeat(None)
+        for wb, ab in zip(obj.batches('weights', epoch), arch_batches):
             if self.weight_optim is not None:
                 loss = sum(obj.loss(wb).values())
                 self.weight_optim.zero_grad()
@@ -287,18 +322,19 @@ class AutoFPNSearchLoop(BaseLoop):
                                                    self.grad_clip)
                 self.weight_optim.step()
                 sums['weight'] += float(loss)
-            update = epoch >= self.arch_start_epoch
-            with torch.set_grad_enabled(update):
+            if arch:
                 det = sum(obj.loss(ab).values())
                 reg = self.cost_weight * self.cost.expected()
-            if update:
                 self.arch_optim.zero_grad()
                 (det + reg).backward()
                 self.arch_optim.step()
-            sums['arch'] += float(det)
-            sums['reg'] += float(reg)
+                sums['arch'] += float(det)
+                sums['reg'] += float(reg)
             n += 1
-        return {k: v / max(1, n) for k, v in sums.items()}
+        means = {k: v / max(1, n) for k, v in sums.items()}
+        if not arch:  # no architecture step: no architecture loss to report
+            means.update(arch=None, reg=None)
+        return means
 
     def _evaluate(self, genotype) -> dict:
         world = get_world_size()
@@ -351,7 +387,7 @@ class AutoFPNSearchLoop(BaseLoop):
         metrics = {
             'search/weight_loss': sums['weight'],
             'search/arch_loss': sums['arch'],
-            'search/neg_arch_loss': -sums['arch'],
+            'search/neg_arch_loss': None if sums['arch'] is None else -sums['arch'],
             'search/regulariser': sums['reg'],
             'search/expected_cost': float(self.cost.expected()),
             'search/decoded_cost': decoded['cost'],
@@ -369,9 +405,10 @@ class AutoFPNSearchLoop(BaseLoop):
             raise KeyError(
                 f'score_key {self.score_key!r} is not among the metrics: '
                 f'{sorted(k for k in metrics if not k.startswith(("arch/", "weight/")))}')
+        score = metrics[self.score_key]  # None in an epoch without architecture steps
         row = SearchRecord(
-            self.epoch_, 0, genotype_key(genotype), genotype, float(metrics[self.score_key]),
-            metrics,
+            self.epoch_, 0, genotype_key(genotype), genotype,
+            None if score is None else float(score), metrics,
             dict(
                 expected_cost=metrics['search/expected_cost'],
                 decoded_cost=decoded['cost'],
@@ -384,18 +421,16 @@ class AutoFPNSearchLoop(BaseLoop):
         if get_rank() == 0:  # the result files first, the row last: a recorded epoch is whole
             self._write_result(row)
             self.history.append(row)
-        self.runner.visualizer.add_scalars(
-            {
-                'search/score': row.score,
-                'search/expected_cost': metrics['search/expected_cost']
-            },
-            step=row.step + 1)
+        scalars = {'search/expected_cost': metrics['search/expected_cost']}
+        if row.score is not None:
+            scalars['search/score'] = row.score
+        self.runner.visualizer.add_scalars(scalars, step=row.step + 1)
         per_epoch = np.mean([r.cost['train_s'] for r in self.records])
         eta = time.strftime('%H:%M:%S', time.gmtime(per_epoch * (self.max_epochs_ - row.step - 1)))
         self.runner.logger.info(
             f'[search] {self.stage} epoch {row.step + 1}/{self.max_epochs_}: {self.score_key}='
-            f'{row.score:.4f} | weights loss {sums["weight"]:.4f} | arch loss {sums["arch"]:.4f} '
-            f'| expected cost {metrics["search/expected_cost"]:.3f}, decoded '
+            f'{_fmt(row.score)} | weights loss {sums["weight"]:.4f} | arch loss '
+            f'{_fmt(sums["arch"])} | expected cost {metrics["search/expected_cost"]:.3f}, decoded '
             f'{decoded["cost"]:.3f} ({decoded["params_m"]:.3f}M params, '
             f'{decoded["gflops"]:.3f} GFLOPs) | {seconds:.1f} s/epoch, ETA {eta}')
 

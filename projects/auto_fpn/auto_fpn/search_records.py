@@ -28,7 +28,8 @@ class SearchRecord:
 
     A differentiable search has one row per epoch: ``step`` = the epoch, ``index`` = 0; ``key``:
     the canonical string of the genotype decoded at the epoch's end; ``genotype``: that genotype
-    (the searched component, DARTS's decoding); ``score``: ``metrics[score_key]``; ``metrics``:
+    (the searched component, DARTS's decoding); ``score``: ``metrics[score_key]`` (None where
+    that metric is, as the architecture losses before ``arch_start_epoch``); ``metrics``:
     losses, the expected cost and its terms, and every edge's softmax weights; ``cost``: expected
     and decoded cost (normalised C), the decoded edges' parameters (M), GFLOPs and MAC (M),
     seconds; ``cached``: always False.
@@ -37,7 +38,7 @@ class SearchRecord:
     index: int
     key: str
     genotype: Any
-    score: float
+    score: Optional[float]
     metrics: Dict[str, float]
     cost: Dict[str, Any]
     cached: bool
@@ -123,7 +124,8 @@ def plot_progress(records: List[SearchRecord], path: str, title: str, score_key:
     import matplotlib.pyplot as plt
     epochs = [r.step + 1 for r in records]
     fig, (ax, aw) = plt.subplots(1, 2, figsize=(10, 3.6))
-    ax.plot(epochs, [100 * r.score for r in records], 'o-', label=score_key)
+    scores = [float('nan') if r.score is None else 100 * r.score for r in records]
+    ax.plot(epochs, scores, 'o-', label=score_key)
     ax.set_xlabel('epoch')
     ax.set_ylabel(f'{score_key} (%)')
     cost = ax.twinx()

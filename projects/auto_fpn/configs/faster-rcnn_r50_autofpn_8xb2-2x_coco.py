@@ -1,7 +1,8 @@
 # Faster R-CNN R-50 with a searched Auto-FPN neck and head, COCO 2x: the row Hit-Detector's
-# Table 2 re-reports for Auto-FPN (40.5 minival, 32.64M, 476.6B at 800 x 1200; "‡ = 2x"). No
-# genotype was published: this trains the example the suite's toy search found
-# (genotypes/autofpn_toy_example.yaml, NOT the paper's architecture); a COCO search's result:
+# Table 2 re-reports for Auto-FPN (40.5 minival, 32.64M, 476.6B at 800 x 1200; "‡ = 2x"). The
+# paper's searched cells are not readable edge by edge: this trains the example the suite's toy
+# search found (genotypes/autofpn_toy_example.yaml, NOT the paper's architecture); a COCO
+# search's result:
 #   mim train mmdet projects/auto_fpn/configs/faster-rcnn_r50_autofpn_8xb2-2x_coco.py --launcher pytorch --gpus 8 \
 #       --cfg-options model.neck.genotype=H/best_genotype.yaml model.roi_head.bbox_head.genotype=H/best_genotype.yaml
 # (H = the head search's work_dir). Recipe: mmdet's Faster R-CNN 2x (SGD 0.02, momentum 0.9,

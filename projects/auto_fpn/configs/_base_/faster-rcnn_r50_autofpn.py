@@ -1,7 +1,8 @@
 # Faster R-CNN R-50 with the Auto-FPN neck (Auto-fusion) and RoI box head (Auto-head), both built
-# from a genotype file (one file holds `fusion` and `head`). No genotype was published: the
-# default is the example this suite's toy search found (genotypes/autofpn_toy_example.yaml,
-# NOT the paper's); a search's best_genotype.yaml replaces it:
+# from a genotype file (one file holds `fusion` and `head`). The paper's searched cells are
+# not readable edge by edge (README): the default is the example this suite's toy search found
+# (genotypes/autofpn_toy_example.yaml, NOT the paper's); a search's best_genotype.yaml replaces
+# it:
 #   --cfg-options model.neck.genotype=F model.roi_head.bbox_head.genotype=F
 # R-50: the backbone INFERRED from Hit-Detector Table 2's 32.64M (README). The searched modules
 # use SyncBN at retrain (the search runs without norm, tip 3); the rest is mmdet's Faster R-CNN.
@@ -24,6 +25,8 @@ model = dict(
             genotype=genotype,
             norm_cfg=norm_cfg,
             in_channels=256,
+            # Hit-Detector's released head: 6.42M params, 75% of the paper's neck + head budget
+            # (README, Deviations)
             fc_out_channels=512,
             roi_feat_size=7,
             num_classes=80,
