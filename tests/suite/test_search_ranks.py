@@ -38,13 +38,10 @@ ALPHA_TOL = 0.03  # max |softmax(alpha), 2 ranks - 1 process|; measured up to 0.
 KILL_AT = 1  # each rank's second evaluation: in the middle of a step (3 proposals, 2 ranks)
 SYNTHETIC = ['hitdet', 'auto_fpn']  # the data-parallel loops, exactly (the rest: real cases)
 # One process killed and resumed against one uninterrupted: the data-parallel searches (their 2
-# ranks differ from one process within a tolerance, so their exact resume is shown here) and
-# SpineNet (its data workers' state once made a resumed candidate differ). The other sampling
-# searches show their resume where it is stricter: killed and resumed on 2 ranks, they give the
-# uninterrupted single process's history.
-ONE_PROCESS_RESUME = [
-    'spinenet', 'hitdet-screen', 'hitdet-search', 'auto_fpn-fusion', 'auto_fpn-head'
-]
+# ranks differ from one process within a tolerance, so their exact resume is shown here). The
+# sampling searches show their resume where it is stricter: killed (SpineNet by SIGKILL) and
+# resumed on 2 ranks, they give the uninterrupted single process's history.
+ONE_PROCESS_RESUME = ['hitdet-screen', 'hitdet-search', 'auto_fpn-fusion', 'auto_fpn-head']
 
 
 def _torchrun(spec, runs, timeout):
