@@ -358,7 +358,7 @@ class HitDetSearchLoop(BaseLoop):
                 self.arch_optim.step()
                 if self.stage == 'screen':  # scores stay non-negative (0: the op is off)
                     with torch.no_grad():
-                        for p in arch_parameters(self.supernet):
+                        for p in self.arch_optim.param_groups[0]['params']:
                             p.clamp_(min=0)
             sums['arch'] += float(det)
             sums['reg'] += float(reg)
